@@ -1,0 +1,154 @@
+"""The default comparisons over AIM's encoded fields, with thresholds chosen by measurement (docs/linkage.md).
+
+Built from :mod:`linkage.schema` at call time: a level whose conditions name a field the schema no longer defines
+is left out, and a comparison left with no agreement level is dropped, so a change to the schema cannot produce a
+comparison that reads a field which does not exist.
+
+Where the encodings allow it, the levels are chosen so that the hard cases separate. Twins share a surname, a date
+of birth and an address but not a first name; a parent and a child named after them share names and an address but
+not a date of birth. The first-name and date-of-birth *else* levels therefore carry strongly negative weights, and
+address and postcode form one comparison, so that a shared household counts once, not twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from linkage.comparison import Comparison, Condition, Level
+from linkage.schema import FIELDS_BY_NAME
+
+NAME_DICE = (0.9, 0.8, 0.7)
+ADDRESS_DICE = (0.9, 0.8, 0.6)
+SWAPPED_NAME_DICE = 0.8
+
+
+def _missing(*names: str) -> Level:
+    return Level("missing on one side", tuple(Condition("missing", n) for n in names), null=True)
+
+
+def _eq(name: str, other: str | None = None) -> Condition:
+    return Condition("equal", name, other)
+
+
+def _dice(name: str, at_least: float, other: str | None = None) -> Condition:
+    return Condition("dice", name, other, at_least)
+
+
+def first_name() -> Comparison:
+    """First name: exact (term-frequency adjusted), nickname, Dice bands, phonetic, swapped with the last name."""
+    high, mid, low = NAME_DICE
+    return Comparison(
+        "first_name",
+        "first name",
+        (
+            _missing("bf_first"),
+            Level("exact", (_eq("tk_first"),), tf="tk_first"),
+            Level("same name or a known nickname", (_eq("tk_first_canon"),)),
+            Level(f"very similar (Dice >= {high})", (_dice("bf_first", high),)),
+            Level(f"similar (Dice >= {mid})", (_dice("bf_first", mid),)),
+            Level("sounds alike", (_eq("tk_first_phon"),)),
+            Level(f"somewhat similar (Dice >= {low})", (_dice("bf_first", low),)),
+            Level("matches the other's last name", (_dice("bf_first", SWAPPED_NAME_DICE, other="bf_last"),)),
+            Level("different"),
+        ),
+    )
+
+
+def last_name() -> Comparison:
+    """Last name: exact (term-frequency adjusted), Dice bands, a shared part, phonetic, swapped with the first."""
+    high, mid, low = NAME_DICE
+    return Comparison(
+        "last_name",
+        "last name",
+        (
+            _missing("bf_last"),
+            Level("exact", (_eq("tk_last"),), tf="tk_last"),
+            Level(f"very similar (Dice >= {high})", (_dice("bf_last", high),)),
+            Level(f"similar (Dice >= {mid})", (_dice("bf_last", mid),)),
+            Level("shares a part of a multi-part name", (Condition("overlap", "tk_last_parts"),)),
+            Level("sounds alike", (_eq("tk_last_phon"),)),
+            Level(f"somewhat similar (Dice >= {low})", (_dice("bf_last", low),)),
+            Level("matches the other's first name", (_dice("bf_last", SWAPPED_NAME_DICE, other="bf_first"),)),
+            Level("different"),
+        ),
+    )
+
+
+def date_of_birth() -> Comparison:
+    """Date of birth: exact, day and month swapped, same day and month, same year and month, same year."""
+    return Comparison(
+        "date_of_birth",
+        "date of birth",
+        (
+            _missing("tk_dob"),
+            Level("exact", (_eq("tk_dob"),)),
+            Level("day and month swapped", (_eq("tk_dob", other="tk_dob_swap"),)),
+            Level("same day and month, different year", (_eq("tk_dob_md"),)),
+            Level("same year and month", (_eq("tk_dob_ym"),)),
+            Level("same year", (_eq("tk_dob_y"),)),
+            Level("different"),
+        ),
+    )
+
+
+def gender() -> Comparison:
+    """Gender: same or different."""
+    return Comparison(
+        "gender",
+        "gender",
+        (_missing("tk_gender"), Level("same", (_eq("tk_gender"),)), Level("different")),
+    )
+
+
+def address() -> Comparison:
+    """Address and postcode together, so that one shared household is counted once."""
+    high, mid, low = ADDRESS_DICE
+    return Comparison(
+        "address",
+        "address",
+        (
+            _missing("bf_address", "tk_pc_unit", "tk_pc_sector"),
+            Level(f"same postcode and address similar (Dice >= {mid})", (_eq("tk_pc_unit"), _dice("bf_address", mid))),
+            Level(f"address very similar (Dice >= {high})", (_dice("bf_address", high),)),
+            Level("same postcode", (_eq("tk_pc_unit"),)),
+            Level(f"address similar (Dice >= {mid})", (_dice("bf_address", mid),)),
+            Level(
+                f"same postcode sector, address somewhat similar (Dice >= {low})",
+                (_eq("tk_pc_sector"), _dice("bf_address", low)),
+            ),
+            Level("same postcode sector", (_eq("tk_pc_sector"),)),
+            Level("same postcode district", (_eq("tk_pc_district"),)),
+            Level("different"),
+        ),
+    )
+
+
+def nhs_number() -> Comparison:
+    """NHS number: same or different (present only where a health partner holds it)."""
+    return Comparison(
+        "nhs_number",
+        "NHS number",
+        (_missing("tk_nhs"), Level("same", (_eq("tk_nhs"),)), Level("different")),
+    )
+
+
+def _available(comparison: Comparison) -> Comparison | None:
+    """The comparison without the levels that read fields the schema does not define; None if nothing is left."""
+    known = FIELDS_BY_NAME.keys()
+    levels = []
+    for level in comparison.levels:
+        conds = tuple(c for c in level.when if c.field in known and (c.other is None or c.other in known))
+        if level.null:
+            if conds:
+                levels.append(replace(level, when=conds))
+        elif len(conds) == len(level.when):
+            levels.append(replace(level, tf=level.tf if level.tf in known else None))
+    if len(levels) < 3 or not levels[0].null:
+        return None
+    return replace(comparison, levels=tuple(levels))
+
+
+def default_comparisons() -> tuple[Comparison, ...]:
+    """The comparisons AIM scores with, limited to the fields :mod:`linkage.schema` defines today."""
+    made = (first_name(), last_name(), date_of_birth(), gender(), address(), nhs_number())
+    return tuple(c for c in map(_available, made) if c is not None)
