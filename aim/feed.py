@@ -140,6 +140,12 @@ def _check_id(value: object, what: str, limit: int) -> str | None:
     return None
 
 
+def check_record_id(value: str, limit: int = MAX_RECORD_ID) -> str | None:
+    """Why ``value`` cannot be a record id (or, with ``limit=32``, a partner code), or ``None``; never echoes it."""
+    problem = _check_id(value, "", limit)
+    return problem.strip() if problem else None
+
+
 def parse_manifest(obj: object) -> Manifest:
     """Validate a manifest object; raise :class:`InputError` listing every problem."""
     if not isinstance(obj, dict):
