@@ -1,0 +1,89 @@
+"""Committing a feed: check it whole, then apply its batches one transaction each, then close it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from aim.errors import InputError
+from aim.ingest.plan import plan_batch
+from aim.ingest.validation import check_batch
+from aim.storage import feeds as repo
+from aim.storage import records
+from aim.storage.database import Database
+
+
+def verify_feed(conn: Connection, feed: repo.FeedRow) -> None:
+    """Every batch 1..N present, the rows add up to the manifest's count, and ``rows_sha256`` matches."""
+    batches = repo.batches_of(conn, feed.pk)
+    seqs = [b.seq for b in batches]
+    if seqs != list(range(1, len(batches) + 1)):
+        missing = sorted(set(range(1, (max(seqs) if seqs else 0) + 1)) - set(seqs))
+        raise InputError(f"batches {missing[:20]} have not arrived: send them, then commit again")
+    received = sum(b.row_count for b in batches)
+    if received != feed.row_count:
+        raise InputError(
+            f"the manifest says {feed.row_count} rows but the batches hold {received}: send the missing batches, "
+            "or a corrected feed under a new feed_id"
+        )
+    for batch in batches[:-1]:
+        if not batch.ends_with_newline:
+            raise InputError(f"batch {batch.seq} does not end with a newline: only the last batch may")
+    digest = hashlib.sha256()
+    for batch in batches:
+        body = repo.batch_body(conn, batch.pk)
+        assert body is not None, "an unapplied batch keeps its bytes"
+        digest.update(body)
+    if digest.hexdigest() != feed.rows_sha256:
+        raise InputError(
+            "rows_sha256 does not match the batches received: the feed was altered or split wrongly; "
+            "send it again under a new feed_id"
+        )
+
+
+def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], datetime]) -> None:
+    """Apply each unapplied batch in order, each in its own transaction together with its "applied" mark."""
+    with database.read() as conn:
+        pending = [b.seq for b in repo.batches_of(conn, feed.pk) if b.applied_at is None]
+    for seq in pending:
+        with database.write() as conn:
+            batch = repo.batch_row(conn, feed_pk=feed.pk, seq=seq, for_update=True)
+            if batch is None or batch.applied_at is not None:
+                continue  # applied meanwhile by a concurrent commit in another process
+            body = repo.batch_body(conn, batch.pk)
+            assert body is not None
+            checked = check_batch(body, today=batch.received_on)
+            existing = records.existing_pks(
+                conn, partner_pk=feed.partner_pk, record_ids=(r.record_id for r in checked.rows)
+            )
+            plan = plan_batch(checked.rows, existing)
+            records.apply_plan(conn, plan, partner_pk=feed.partner_pk, feed_pk=feed.pk, key_id=feed.key_id, now=now())
+            repo.insert_rejections(conn, batch.pk, plan.rejections, stage="apply")
+            repo.mark_applied(
+                conn, batch.pk, now=now(), inserted=plan.inserted, replaced=plan.replaced, deleted=plan.deleted
+            )
+
+
+def finish(conn: Connection, feed: repo.FeedRow, *, now: datetime) -> None:
+    """Close the feed with its totals (a no-op if a concurrent commit closed it first)."""
+    current = repo.feed_row(conn, partner_pk=feed.partner_pk, feed_id=feed.feed_id)
+    if current is None or current.status == "committed":
+        return
+    batches = repo.batches_of(conn, feed.pk)
+    valid = sum(b.valid_rows for b in batches)
+    accepted = valid - repo.apply_rejection_count(conn, feed.pk)
+    repo.update_feed(
+        conn,
+        feed.pk,
+        status="committed",
+        batch_count=len(batches),
+        accepted=accepted,
+        rejected=feed.row_count - accepted,
+        inserted=sum(b.inserted for b in batches),
+        replaced=sum(b.replaced for b in batches),
+        deleted=sum(b.deleted for b in batches),
+        committed_at=now,
+    )

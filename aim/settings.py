@@ -1,0 +1,102 @@
+"""The hub's settings: plain data, read from the environment (``AIM_*``) in the composition root, never at import.
+
+Every field is documented in ``docs/storage.md`` or ``docs/ingest-api.md`` (a test keeps that true). Invalid values
+fail closed with :class:`~aim.errors.ConfigError` naming the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from aim.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/aim/hub.db"
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Hub settings. Environment variable for each field: ``AIM_`` + the field name in upper case."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    sqlite_busy_timeout_ms: int = 30_000
+    max_body_bytes: int = 16 * MIB
+    timezone: str = "Europe/London"
+    hub_host: str = "127.0.0.1"
+    hub_port: int = 8700
+
+    def __post_init__(self) -> None:
+        problems = _problems(self)
+        if problems:
+            raise ConfigError("invalid settings: " + "; ".join(problems))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``AIM_<FIELD>`` variable that is set; the rest keep their defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = env.get(env_name(spec.name))
+            if raw is not None:
+                values[spec.name] = raw
+        return cls.from_dict(values)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
+        """Build settings from a mapping (as loaded from YAML/JSON or the environment); unknown keys are refused."""
+        known = {spec.name: spec for spec in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown settings {unknown}: known settings are {sorted(known)}")
+        values: dict[str, Any] = {}
+        for name, raw in data.items():
+            value = raw
+            if known[name].type == "int" and not isinstance(raw, int):
+                try:
+                    value = int(str(raw).strip())
+                except ValueError:
+                    raise ConfigError(f"{env_name(name)} must be a whole number") from None
+            values[name] = value
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def env_name(field_name: str) -> str:
+    return "AIM_" + field_name.upper()
+
+
+def _problems(s: Settings) -> list[str]:
+    problems: list[str] = []
+    try:
+        url = make_url(s.database_url)
+        backend = url.get_backend_name()
+    except ArgumentError:
+        url, backend = None, ""
+    if backend not in {"sqlite", "postgresql"}:
+        problems.append("AIM_DATABASE_URL must be a sqlite:///PATH or postgresql+psycopg://... URL")
+    elif backend == "sqlite" and url is not None and (not url.database or url.database == ":memory:"):
+        problems.append("AIM_DATABASE_URL must name a SQLite file (sqlite:///var/aim/hub.db), not a memory database")
+    if s.sqlite_busy_timeout_ms < 0:
+        problems.append("AIM_SQLITE_BUSY_TIMEOUT_MS must be 0 or more")
+    if not 1024 <= s.max_body_bytes <= 256 * MIB:
+        problems.append("AIM_MAX_BODY_BYTES must be between 1024 and 268435456")
+    if not 0 < s.hub_port < 65536:
+        problems.append("AIM_HUB_PORT must be a TCP port, 1-65535")
+    try:
+        ZoneInfo(s.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append("AIM_TIMEZONE must be an IANA time zone such as Europe/London")
+    return problems

@@ -1,0 +1,55 @@
+"""Engines for the two supported databases.
+
+SQLite (the embedded default) gets, on every connection: WAL journal, ``synchronous=FULL`` (a committed batch
+survives power loss), a busy timeout (writers queue instead of failing) and foreign keys on. Transactions are begun
+by us, not by the driver, so a write transaction can be ``BEGIN IMMEDIATE``: it takes the write lock up front and
+waits for it under the busy timeout, instead of failing half-way when a read lock cannot be upgraded.
+
+PostgreSQL is chosen by URL (``AIM_DATABASE_URL=postgresql+psycopg://...``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from aim.errors import ConfigError
+
+WRITE_OPTION = "aim_write"
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
+    """Create the engine for ``url``; refuse anything but a SQLite file or PostgreSQL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ConfigError("the SQLite database must be a file: sqlite:///PATH")
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": busy_timeout_ms / 1000})
+        _configure_sqlite(engine, busy_timeout_ms)
+        return engine
+    if backend == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql+psycopg://...")
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver must not open transactions on its own: we emit BEGIN ourselves (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,116 @@
+"""The current encoded records: one row per (partner, record_id), with its keyed tokens in ``record_tokens``.
+
+Writes are set-based (one statement per table per batch), so a 5,000-row batch costs a handful of round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from aim.ingest.plan import Plan
+from aim.ingest.validation import StoredRow
+from aim.storage.tables import DERIVED_FROM_RECORD, record_changes, record_tokens, records
+from linkage.schema import FIELDS
+
+BLOOM_FIELDS = tuple(spec.name for spec in FIELDS if spec.kind == "bloom")
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def existing_pks(conn: Connection, *, partner_pk: int, record_ids: Iterable[str]) -> dict[str, int]:
+    """Primary keys of the partner's records among ``record_ids``."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(record_ids))):
+        query = select(records.c.record_id, records.c.pk).where(
+            records.c.partner_pk == partner_pk, records.c.record_id.in_(chunk)
+        )
+        found.update({r.record_id: r.pk for r in conn.execute(query)})
+    return found
+
+
+def _values(row: StoredRow, *, key_id: str, feed_pk: int, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "key_id": key_id,
+        "flag": row.flag,
+        "interaction_date": row.interaction_date,
+        "lead_contact": row.lead_contact,
+        "display": row.display,
+        "feed_pk": feed_pk,
+        "updated_at": now,
+    }
+    for name in BLOOM_FIELDS:
+        values[name] = row.blooms.get(name)
+    return values
+
+
+def apply_plan(conn: Connection, plan: Plan, *, partner_pk: int, feed_pk: int, key_id: str, now: datetime) -> None:
+    """Write a batch's net changes: derived data of replaced and deleted records first, then the records, then
+    the new tokens, then one ``record_changes`` entry per changed record for the linkage step."""
+    for chunk in _chunks(plan.changed_pks):
+        for table in DERIVED_FROM_RECORD:
+            conn.execute(delete(table).where(table.c.record_pk.in_(chunk)))
+    for chunk in _chunks(list(plan.deletes.values())):
+        conn.execute(delete(records).where(records.c.pk.in_(chunk)))
+    if plan.updates:
+        conn.execute(
+            update(records).where(records.c.pk == bindparam("b_pk")),
+            [
+                {"b_pk": pk, **_values(row, key_id=key_id, feed_pk=feed_pk, now=now)}
+                for pk, row in plan.updates.values()
+            ],
+        )
+    new_pks = _insert_records(conn, plan, partner_pk=partner_pk, feed_pk=feed_pk, key_id=key_id, now=now)
+    written = [*plan.updates.values(), *((new_pks[rid], row) for rid, row in plan.inserts.items())]
+    tokens = [{"record_pk": pk, "field": name, "token": token} for pk, row in written for name, token in row.tokens]
+    if tokens:
+        conn.execute(insert(record_tokens), tokens)
+    changed = [
+        *((rid, pk, "upsert") for rid, (pk, _) in plan.updates.items()),
+        *((rid, pk, "upsert") for rid, pk in new_pks.items()),
+        *((rid, pk, "delete") for rid, pk in plan.deletes.items()),
+    ]
+    if changed:
+        conn.execute(
+            insert(record_changes),
+            [
+                {"partner_pk": partner_pk, "record_id": rid, "record_pk": pk, "change": change, "feed_pk": feed_pk}
+                | {"changed_at": now}
+                for rid, pk, change in changed
+            ],
+        )
+
+
+def _insert_records(
+    conn: Connection, plan: Plan, *, partner_pk: int, feed_pk: int, key_id: str, now: datetime
+) -> dict[str, int]:
+    if not plan.inserts:
+        return {}
+    params = [
+        {"partner_pk": partner_pk, "record_id": rid, "created_at": now}
+        | _values(row, key_id=key_id, feed_pk=feed_pk, now=now)
+        for rid, row in plan.inserts.items()
+    ]
+    statement = insert(records).returning(records.c.pk, records.c.record_id, sort_by_parameter_order=True)
+    return {r.record_id: r.pk for r in conn.execute(statement, params)}
+
+
+def count_records(conn: Connection, *, partner_pk: int | None = None) -> int:
+    query = select(func.count()).select_from(records)
+    if partner_pk is not None:
+        query = query.where(records.c.partner_pk == partner_pk)
+    return int(conn.execute(query).scalar_one())
+
+
+def changes_after(conn: Connection, *, after_seq: int, limit: int = 10_000) -> list[dict[str, Any]]:
+    """The record changes after ``after_seq``, oldest first: the linkage step's work list (an outbox)."""
+    query = select(record_changes).where(record_changes.c.seq > after_seq).order_by(record_changes.c.seq).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
