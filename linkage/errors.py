@@ -3,7 +3,8 @@
 LinkageError
 ├── NormalisationError   a raw value cannot be normalised (an impossible date, a malformed NHS number, ...)
 ├── EncodedValueError    an encoded value cannot be decoded into a record batch (wrong length, not base64)
-└── ModelError           a linkage model (comparisons, blocking rules, m/u, thresholds) is invalid or unreadable
+├── ModelError           a linkage model (comparisons, blocking rules, m/u, thresholds) is invalid or unreadable
+└── EvaluationError      a truth, links or relationships table given for evaluation is malformed
 """
 
 
@@ -21,3 +22,7 @@ class EncodedValueError(LinkageError):
 
 class ModelError(LinkageError):
     """Raised when a linkage model or one of its parts is invalid; the message lists every problem found."""
+
+
+class EvaluationError(LinkageError):
+    """Raised when a truth, links or relationships table lacks a column or lists a record twice."""
