@@ -88,6 +88,8 @@ class IngestService:
             reason = str(exc) if isinstance(exc, JSONProblem) else "it does not parse"
             raise InputError(f"the manifest is not valid JSON: {reason}") from None
         manifest = parse_manifest(obj)
+        if "/" in manifest.feed_id:
+            raise InputError("feed_id must not contain '/': it is part of the hub's URLs")
         if manifest.partner != partner.code:
             raise NotPermittedError("the manifest names another partner: a partner may send only its own feeds")
         canonical = canonical_dumps(obj)

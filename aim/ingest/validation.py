@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from aim.feed import JSONProblem, Row, parse_row, strict_loads
+from aim.feed import JSONProblem, Row, check_record_id, parse_row, strict_loads
 from aim.ingest.batches import row_lines
 from linkage.schema import BLOOM_BITS, FIELDS_BY_NAME, TOKEN_BYTES
 
@@ -68,7 +68,7 @@ def check_batch(body: bytes, *, today: date) -> CheckedBatch:
                 checked.rows.append(stored)
                 continue
             result = stored
-        checked.rejections.append(Rejection(position, _readable_record_id(obj, today), tuple(result)))
+        checked.rejections.append(Rejection(position, _readable_record_id(obj), tuple(result)))
     return checked
 
 
@@ -83,12 +83,12 @@ def _json_reason(exc: Exception) -> str:
     return f"not valid JSON: {str(exc).split(':')[0]}"
 
 
-def _readable_record_id(obj: object, today: date) -> str | None:
+def _readable_record_id(obj: object) -> str | None:
     """The row's record id, only if it is a well-formed one (so nothing else can be echoed in its place)."""
     if not isinstance(obj, dict):
         return None
-    probe = parse_row({"record_id": obj.get("record_id"), "op": "delete"}, today=today)
-    return probe.record_id if isinstance(probe, Row) else None
+    value = obj.get("record_id")
+    return value if isinstance(value, str) and check_record_id(value) is None else None
 
 
 def _stored(position: int, row: Row) -> StoredRow | list[str]:

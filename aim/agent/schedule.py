@@ -1,0 +1,181 @@
+"""The partner's nightly job: encode the configured extract and push it to the hub (APScheduler).
+
+Configured by a YAML file (``docs/ingest-api.md`` lists every field)::
+
+    hub_url: https://hub.example.org
+    partner: WMP
+    token_file: /etc/aim/hub-token
+    signing_key: /etc/aim/signing-key.pem
+    keys: /etc/aim/keys
+    extract: /data/exports/wmp-nightly.csv
+    out_dir: /var/aim/feeds
+    at: "02:00"
+
+The feed id is ``<PARTNER>-<YYYYMMDD>`` (local date). A run encodes the extract only if that night's feed file does
+not exist yet, then pushes it; a re-run after a failure pushes the same file again, which the hub answers with the
+first result. The receipt is written beside the feed as ``<feed id>.receipt.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import MISSING, asdict, dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from aim.agent.encode import encode_extract
+from aim.agent.push import HubClient, push_feed
+from aim.errors import ConfigError
+from aim.partner.credentials import load_signing_key
+
+log = logging.getLogger("aim.agent.schedule")
+_AT_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+# (config, extract file, feed path, feed id) -> writes the feed file.
+Encoder = Callable[["ScheduleConfig", Path, str], None]
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    hub_url: str
+    partner: str
+    token_file: Path
+    signing_key: Path
+    keys: Path
+    extract: Path
+    out_dir: Path
+    at: str = "02:00"
+    timezone: str = "Europe/London"
+    mapping: Path | None = None
+    deletes: Path | None = None
+    display: bool = False
+    batch_rows: int = 5_000
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, base: Path = Path()) -> ScheduleConfig:
+        """Build the configuration, collecting every problem; relative paths are relative to ``base``."""
+        names = {f.name: f for f in fields(cls)}
+        problems = [f"unknown field {k!r}" for k in sorted(set(data) - set(names))]
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        problems += [f"missing field {k!r}" for k in required if k not in data]
+        if problems:
+            raise ConfigError("schedule configuration: " + "; ".join(problems))
+        values = dict(data)
+        for key in ("token_file", "signing_key", "keys", "extract", "out_dir", "mapping", "deletes"):
+            if values.get(key) is not None:
+                values[key] = base / Path(str(values[key]))
+        config = cls(**values)
+        config.check()
+        return config
+
+    @classmethod
+    def load(cls, path: Path) -> ScheduleConfig:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read the schedule configuration {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the schedule configuration must be a mapping of field: value")
+        return cls.from_dict(data, base=path.parent)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+    def check(self) -> None:
+        problems: list[str] = []
+        if not _AT_RE.match(str(self.at)):
+            problems.append("at must be a 24-hour time HH:MM, e.g. '02:00'")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append("timezone must be an IANA zone such as Europe/London")
+        if not str(self.hub_url).startswith(("http://", "https://")):
+            problems.append("hub_url must start with https:// (or http:// on one machine)")
+        if not isinstance(self.batch_rows, int) or self.batch_rows < 1:
+            problems.append("batch_rows must be a whole number, 1 or more")
+        if problems:
+            raise ConfigError("schedule configuration: " + "; ".join(problems))
+
+
+def encode_with_agent(config: ScheduleConfig, feed: Path, feed_id: str) -> None:
+    """The real encoder: ``aim agent encode`` with the configured key set, mapping and deletions."""
+    encode_extract(
+        keys_dir=config.keys,
+        partner=config.partner,
+        raw=config.extract,
+        out=feed,
+        mapping=config.mapping,
+        feed_id=feed_id,
+        display=config.display,
+        deletes=config.deletes,
+    )
+
+
+def client_for(config: ScheduleConfig) -> HubClient:
+    try:
+        token = config.token_file.read_text(encoding="utf-8").strip()
+        key = load_signing_key(config.signing_key.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read the agent's credentials: {exc.strerror} ({exc.filename})") from None
+    return HubClient(base_url=config.hub_url, token=token, signing_key=key)
+
+
+def run_once(
+    config: ScheduleConfig,
+    *,
+    now: datetime,
+    encoder: Encoder = encode_with_agent,
+    client: HubClient | None = None,
+) -> dict[str, Any]:
+    """One night's run: encode (unless already done tonight), push, write the receipt; returns the receipt."""
+    local = now.astimezone(ZoneInfo(config.timezone))
+    feed_id = f"{config.partner}-{local:%Y%m%d}"
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    feed = config.out_dir / f"{feed_id}.feed"
+    if not feed.exists():
+        encoder(config, feed, feed_id)
+    own_client = client is None
+    hub = client or client_for(config)
+    try:
+        receipt = push_feed(feed, client=hub, batch_rows=config.batch_rows)
+    finally:
+        if own_client:
+            hub.close()
+    (config.out_dir / f"{feed_id}.receipt.json").write_text(json.dumps(receipt, indent=2), encoding="utf-8")
+    log.info("feed %s pushed: %s accepted, %s rejected", feed_id, receipt.get("accepted"), receipt.get("rejected"))
+    return receipt
+
+
+def build_scheduler(
+    config: ScheduleConfig, *, scheduler: BaseScheduler | None = None, job: Callable[[], object] | None = None
+) -> BaseScheduler:
+    """A scheduler with the nightly job at ``config.at`` local time; missed runs (machine asleep) run once late."""
+    zone = ZoneInfo(config.timezone)
+    hour, minute = (int(part) for part in config.at.split(":"))
+    sched = scheduler or BlockingScheduler(timezone=zone)
+
+    def nightly() -> None:
+        try:
+            run_once(config, now=datetime.now(zone))
+        except Exception:  # a failed night must not stop the scheduler; the next night retries
+            log.exception("nightly push failed")
+
+    sched.add_job(
+        job or nightly,
+        CronTrigger(hour=hour, minute=minute, timezone=zone),
+        id="aim-nightly-push",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=6 * 3600,
+    )
+    return sched

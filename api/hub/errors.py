@@ -1,0 +1,82 @@
+"""Domain errors to JSON responses: the one place that knows HTTP status codes.
+
+Every response body is ``{"error": <code>, "detail": <message>, "problems": [...]}``. Messages come from the
+services, which never put a submitted value in them; FastAPI's own validation errors are rendered here too, with
+the location and rule of each problem but never the input.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from aim.errors import AimError, ConfigError, InputError, NotFoundError
+from aim.ingest.errors import FeedConflictError, InFlightError
+from aim.partner.errors import AuthenticationError, NotPermittedError
+
+log = logging.getLogger("aim.api.hub")
+
+
+class BodyTooLargeError(AimError):
+    """Raised at the edge when a request body is larger than ``AIM_MAX_BODY_BYTES``."""
+
+
+class MediaTypeError(AimError):
+    """Raised at the edge when a request body has a content type the endpoint does not take."""
+
+
+# Most specific first: the first class an error is an instance of decides.
+STATUS: tuple[tuple[type[AimError], int, str], ...] = (
+    (AuthenticationError, 401, "unauthenticated"),
+    (NotPermittedError, 403, "forbidden"),
+    (NotFoundError, 404, "not_found"),
+    (InFlightError, 409, "in_flight"),
+    (BodyTooLargeError, 413, "too_large"),
+    (MediaTypeError, 415, "unsupported_media_type"),
+    (FeedConflictError, 422, "conflict"),
+    (InputError, 422, "invalid"),
+    (ConfigError, 500, "configuration"),
+)
+
+
+def status_of(exc: AimError) -> tuple[int, str]:
+    for cls, status, code in STATUS:
+        if isinstance(exc, cls):
+            return status, code
+    return 400, "refused"
+
+
+def _body(code: str, detail: str, problems: list[object] | None = None) -> dict[str, object]:
+    return {"error": code, "detail": detail, "problems": problems or []}
+
+
+async def _aim_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AimError)
+    status, code = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status >= 500:
+        log.error("hub error %s", type(exc).__name__)
+    return JSONResponse(_body(code, str(exc)), status_code=status, headers=headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems: list[object] = [
+        {"location": [str(part) for part in error.get("loc", ())], "problem": error.get("msg", "invalid")}
+        for error in exc.errors()
+    ]
+    return JSONResponse(_body("invalid", "the request is not valid", problems), status_code=422)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return JSONResponse(_body("internal", "the hub could not process the request; retry later"), status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(AimError, _aim_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,18 @@
+"""API tests: the hub's FastAPI app over a fresh database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aim.bootstrap import Hub
+from api.hub.app import create_app
+from tests.databases import *  # noqa: F403
+
+
+@pytest.fixture
+def client(hub: Hub) -> Iterator[TestClient]:
+    with TestClient(create_app(hub=hub), raise_server_exceptions=False) as test_client:
+        yield test_client
