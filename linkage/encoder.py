@@ -79,8 +79,9 @@ class EncodingParams:
     address: BloomParams = field(default_factory=lambda: BloomParams(q=2, k=10, t=3))
 
 
-# A column's contribution: its tokens and, for a Bloom field, the (field, normalised text) to encode.
-_Part = tuple[Encoded, tuple[tuple[str, str], ...]]
+# A column's contribution before Bloom encoding: its tokens and, for a Bloom field, the normalised text to encode.
+_Part = tuple[Encoded, str | None]
+_BLOOM_FIELD = {"first_name": "bf_first", "last_name": "bf_last", "address": "bf_address"}
 
 
 class RecordEncoder:
@@ -113,12 +114,12 @@ class RecordEncoder:
             "nhs_number": self._nhs_number,
             "local_id": self._local_id,
         }
-        self._done: dict[str, dict[str, _Part | str]] = {column: {} for column in self._columns}
+        self._done: dict[str, dict[str, Encoded | str]] = {column: {"": {}} for column in self._columns}
 
     def _first_name(self, raw: str) -> _Part:
         name = normalise_name(raw)
         if name is None:
-            return {}, ()
+            return {}, None
         tk = self._tokens
         joined = name.joined
         enc: Encoded = {
@@ -127,12 +128,12 @@ class RecordEncoder:
             "tk_first_canon": tk["tk_first_canon"](canonical_first_name(name.parts[0])),
             "tk_first_phon": tk["tk_first_phon"](jellyfish.metaphone(joined) or joined),
         }
-        return enc, (("bf_first", joined),)
+        return enc, joined
 
     def _last_name(self, raw: str) -> _Part:
         name = normalise_name(raw)
         if name is None:
-            return {}, ()
+            return {}, None
         tk = self._tokens
         joined = name.joined
         parts = list(dict.fromkeys(name.parts))[:MAX_TOKENS]
@@ -141,12 +142,12 @@ class RecordEncoder:
             "tk_last_parts": [tk["tk_last_parts"](p) for p in parts],
             "tk_last_phon": tk["tk_last_phon"](jellyfish.metaphone(joined) or joined),
         }
-        return enc, (("bf_last", joined),)
+        return enc, joined
 
     def _date_of_birth(self, raw: str) -> _Part:
         born = normalise_birth_date(raw, today=self.today)
         if born is None:
-            return {}, ()
+            return {}, None
         tk = self._tokens
         enc: Encoded = {
             "tk_dob": tk["tk_dob"](born.isoformat()),
@@ -157,50 +158,71 @@ class RecordEncoder:
         swapped = swapped_day_month(born)
         if swapped is not None:
             enc["tk_dob_swap"] = tk["tk_dob_swap"](swapped.isoformat())
-        return enc, ()
+        return enc, None
 
     def _gender(self, raw: str) -> _Part:
         code = normalise_gender(raw)
-        return ({"tk_gender": self._tokens["tk_gender"](code)} if code else {}), ()
+        return ({"tk_gender": self._tokens["tk_gender"](code)} if code else {}), None
 
     def _address_part(self, raw: str) -> _Part:
-        text = normalise_address(raw)
-        return {}, ((("bf_address", text),) if text else ())
+        return {}, normalise_address(raw)
 
     def _postcode(self, raw: str) -> _Part:
         postcode = normalise_postcode(raw)
         if postcode is None:
-            return {}, ()
+            return {}, None
         tk = self._tokens
         enc: Encoded = {
             "tk_pc_unit": tk["tk_pc_unit"](postcode.unit),
             "tk_pc_sector": tk["tk_pc_sector"](postcode.sector),
             "tk_pc_district": tk["tk_pc_district"](postcode.district),
         }
-        return enc, ()
+        return enc, None
 
     def _nhs_number(self, raw: str) -> _Part:
         digits = normalise_nhs_number(raw)
-        return ({"tk_nhs": self._tokens["tk_nhs"](digits)} if digits else {}), ()
+        return ({"tk_nhs": self._tokens["tk_nhs"](digits)} if digits else {}), None
 
     def _local_id(self, raw: str) -> _Part:
         local = raw.strip()
         # The partner code is part of the value: the same local id at two partners is two different people.
-        return ({"tk_local": self._tokens["tk_local"](f"{self.partner}\x1f{local}")} if local else {}), ()
+        return ({"tk_local": self._tokens["tk_local"](f"{self.partner}\x1f{local}")} if local else {}), None
 
-    def _part(self, column: str, raw: str) -> _Part | str:
-        """A column's contribution, or the reason it cannot be encoded; kept per distinct raw text."""
+    def _column(self, column: str, raws: list[str]) -> list[Encoded | str]:
+        """Each record's encoded fields for one column, or the reason it cannot be encoded.
+
+        Results are kept per distinct raw text; the texts not seen before are normalised, and their Bloom filters
+        made, together.
+        """
         done = self._done[column]
-        part = done.get(raw)
-        if part is None:
-            try:
-                part = self._columns[column](raw)
-            except NormalisationError as exc:
-                part = str(exc)
-            if len(done) >= _CACHE_LIMIT:
+        new = [raw for raw in dict.fromkeys(raws) if raw not in done]
+        if new:
+            if len(done) + len(new) > _CACHE_LIMIT:
                 done.clear()
-            done[raw] = part
-        return part
+                done[""] = {}
+                new = list(dict.fromkeys(raws))
+            self._add(column, new, done)
+        return [done[raw] for raw in raws]
+
+    def _add(self, column: str, raws: list[str], done: dict[str, Encoded | str]) -> None:
+        parts: list[tuple[str, Encoded, str | None]] = []
+        for raw in raws:
+            try:
+                enc, text = self._columns[column](raw)
+            except NormalisationError as exc:
+                done[raw] = str(exc)
+                continue
+            parts.append((raw, enc, text))
+        field = _BLOOM_FIELD.get(column)
+        if field is not None:
+            encoder = self._address if field == "bf_address" else self._names
+            texts = [text for _, _, text in parts if text]
+            blooms = iter(encoder.encode_many(texts))
+            for _, enc, text in parts:
+                if text:
+                    enc[field] = next(blooms)
+        for raw, enc, _ in parts:
+            done[raw] = enc
 
     def encode_many(self, records: Sequence[RawIdentity]) -> list[Encoded | list[FieldProblem]]:
         """Encode records; for each, its encoded fields or every problem that stops it being encoded.
@@ -210,40 +232,27 @@ class RecordEncoder:
 
         Returns:
             One result per record, in order: a mapping of encoded field to value (only the fields present), or a
-            non-empty list of problems.
+            non-empty list of problems. Token lists in the result may be shared between records: do not mutate.
         """
+        columns = [self._column(c, [getattr(r, c) for r in records]) for c in IDENTITY_COLUMNS]
         results: list[Encoded | list[FieldProblem]] = []
-        pending: dict[str, list[tuple[Encoded, str]]] = {"bf_first": [], "bf_last": [], "bf_address": []}
-        for record in records:
+        for parts in zip(*columns, strict=True):
             enc: Encoded = {}
-            problems: list[FieldProblem] = []
-            blooms: list[tuple[str, str]] = []
-            for column in IDENTITY_COLUMNS:
-                raw = getattr(record, column)
-                if not raw:
-                    continue
-                part = self._part(column, raw)
-                if isinstance(part, str):
-                    problems.append(FieldProblem(column, part))
-                    continue
-                enc.update(part[0])
-                blooms.extend(part[1])
-            if not problems and not any(name in ("bf_first", "bf_last") for name, _ in blooms):
-                problems.append(FieldProblem("first_name", "at least one of first_name and last_name is required"))
-            if problems:
-                results.append(problems)
-                continue
-            for name, text in blooms:
-                pending[name].append((enc, text))
-            results.append(enc)
-        self._fill_blooms(pending)
+            failed = False
+            for part in parts:
+                if type(part) is str:
+                    failed = True
+                    break
+                enc.update(part)
+            if failed:
+                results.append(
+                    [FieldProblem(c, p) for c, p in zip(IDENTITY_COLUMNS, parts, strict=True) if type(p) is str]
+                )
+            elif "bf_first" not in enc and "bf_last" not in enc:
+                results.append([FieldProblem("first_name", "at least one of first_name and last_name is required")])
+            else:
+                results.append(enc)
         return results
-
-    def _fill_blooms(self, pending: dict[str, list[tuple[Encoded, str]]]) -> None:
-        for name, items in pending.items():
-            encoder = self._address if name == "bf_address" else self._names
-            for (enc, _), value in zip(items, encoder.encode_many([text for _, text in items]), strict=True):
-                enc[name] = value
 
     def encode(self, record: RawIdentity) -> Encoded | list[FieldProblem]:
         """Encode one record (see :meth:`encode_many`, which is faster for many)."""
