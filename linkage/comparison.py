@@ -9,12 +9,14 @@ steward's screen can show ("date of birth: day and month swapped").
 Conditions (all symmetric in the two records):
 
 ``missing``  either side lacks ``field``.
-``equal``    the tokens are equal and present; with ``other``, ``left.field == right.other`` or the reverse
-             (e.g. one record's date of birth equals the other's with day and month swapped).
-``dice``     the Dice coefficient of the Bloom filters is at least ``min``; with ``other``, the larger of the two
-             cross-field coefficients (first name against last name, for swapped names).
+``equal``    the tokens are equal and present.
+``dice``     the Dice coefficient of the Bloom filters is at least ``min``.
 ``overlap``  the two token lists (or a token and a token list) share a token.
 
+With ``other``, a condition compares across fields: ``left.field`` with ``right.other`` and ``left.other`` with
+``right.field``. ``cross="either"`` asks for one of the two to hold (one record's date of birth equals the other's
+with day and month swapped); ``cross="both"`` asks for both (first name against last name *and* last name against
+first name: the names were recorded the wrong way round, rather than one name happening to equal the other's).
 :func:`compare` evaluates a list of comparisons for arrays of pairs at once and returns the level index of every pair
 in every comparison: the comparison vectors Fellegi-Sunter works on.
 """
@@ -34,6 +36,8 @@ from linkage.schema import FIELDS_BY_NAME
 
 ConditionKind = Literal["missing", "equal", "dice", "overlap"]
 CONDITION_KINDS: tuple[ConditionKind, ...] = ("missing", "equal", "dice", "overlap")
+Cross = Literal["either", "both"]
+CROSS_MODES: tuple[Cross, ...] = ("either", "both")
 _ALLOWED_FIELD_KINDS = {"missing": {"bloom", "token", "tokens"}, "equal": {"token"}, "dice": {"bloom"}}
 _ALLOWED_FIELD_KINDS["overlap"] = {"token", "tokens"}
 _CHUNK = 200_000
@@ -50,6 +54,7 @@ class Condition:
     field: str
     other: str | None = None
     min: float | None = None
+    cross: Cross = "either"
 
     def problems(self) -> list[str]:
         """What is wrong with this condition (unknown kind, unknown field, a field of the wrong kind)."""
@@ -68,11 +73,15 @@ class Condition:
             out.append(f"dice condition on {self.field!r} needs min in (0, 1], got {self.min!r}")
         if self.kind != "dice" and self.min is not None:
             out.append(f"{self.kind} condition on {self.field!r} takes no min")
+        if self.cross not in CROSS_MODES:
+            out.append(f"condition on {self.field!r}: cross must be one of {', '.join(CROSS_MODES)}")
+        if self.kind == "missing" and self.other is not None:
+            out.append(f"missing condition on {self.field!r} takes no other field")
         return out
 
     def describe(self) -> str:
         """A short text form, e.g. ``dice(bf_first) >= 0.9``."""
-        fields = self.field if self.other is None else f"{self.field}~{self.other}"
+        fields = self.field if self.other is None else f"{self.field}~{self.other} ({self.cross})"
         return f"{self.kind}({fields})" + (f" >= {self.min:g}" if self.min is not None else "")
 
 
@@ -146,39 +155,40 @@ class _PairView:
 
     def __init__(self, left: RecordBatch, right: RecordBatch, i: Pairs, j: Pairs, counts: _Counts) -> None:
         self.left, self.right, self.i, self.j, self.counts = left, right, i, j, counts
-        self._tests: dict[tuple[str, str, str | None], NDArray[np.bool_]] = {}
-        self._dice: dict[tuple[str, str | None], NDArray[np.float64]] = {}
+        self._tests: dict[tuple[str, str, str], NDArray[np.bool_]] = {}
+        self._dice: dict[tuple[str, str], NDArray[np.float64]] = {}
 
     def holds(self, cond: Condition) -> NDArray[np.bool_]:
-        if cond.kind == "dice":
-            return self.dice(cond.field, cond.other) >= (cond.min or 0.0) - 1e-9
-        key = (cond.kind, cond.field, cond.other)
-        if key not in self._tests:
-            if cond.kind == "missing":
+        if cond.kind == "missing":
+            key = ("missing", cond.field, cond.field)
+            if key not in self._tests:
                 self._tests[key] = self._missing(cond.field)
-            elif cond.kind == "equal":
-                self._tests[key] = self._equal(cond.field, cond.other)
-            else:
-                self._tests[key] = self._overlap(cond.field, cond.other)
+            return self._tests[key]
+        forward = self._test(cond, cond.field, cond.other or cond.field)
+        if cond.other is None:
+            return forward
+        backward = self._test(cond, cond.other, cond.field)
+        return forward & backward if cond.cross == "both" else forward | backward
+
+    def _test(self, cond: Condition, name: str, other: str) -> NDArray[np.bool_]:
+        """``cond`` on ``left.name`` against ``right.other``."""
+        if cond.kind == "dice":
+            passed: NDArray[np.bool_] = self.dice(name, other) >= (cond.min or 0.0) - 1e-9
+            return passed
+        key = (cond.kind, name, other)
+        if key not in self._tests:
+            self._tests[key] = self._equal(name, other) if cond.kind == "equal" else self._overlap(name, other)
         return self._tests[key]
 
-    def dice(self, name: str, other: str | None) -> NDArray[np.float64]:
+    def dice(self, name: str, other: str) -> NDArray[np.float64]:
         key = (name, other)
         if key not in self._dice:
-            value = self._dice_one(name, other or name)
-            if other is not None:
-                value = np.maximum(value, self._dice_one(other, name))
-            self._dice[key] = value
+            a = self.left.blooms[name][self.i]
+            b = self.right.blooms[other][self.j]
+            common = np.bitwise_count(a & b).sum(axis=1, dtype=np.int32)
+            total = self.counts.left(name)[self.i] + self.counts.right(other)[self.j]
+            self._dice[key] = np.where(total > 0, 2.0 * common / np.maximum(total, 1), 0.0)
         return self._dice[key]
-
-    def _dice_one(self, name: str, other: str) -> NDArray[np.float64]:
-        a = self.left.blooms[name][self.i]
-        b = self.right.blooms[other][self.j]
-        common = np.bitwise_count(a & b).sum(axis=1, dtype=np.int32)
-        total = self.counts.left(name)[self.i] + self.counts.right(other)[self.j]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.where(total > 0, 2.0 * common / np.maximum(total, 1), 0.0)
-        return value
 
     def _missing(self, name: str) -> NDArray[np.bool_]:
         kind = FIELDS_BY_NAME[name].kind
@@ -191,12 +201,9 @@ class _PairView:
             out = (self.left.token_lists[name][self.i, 0] == 0) | (self.right.token_lists[name][self.j, 0] == 0)
         return out
 
-    def _equal(self, name: str, other: str | None) -> NDArray[np.bool_]:
+    def _equal(self, name: str, other: str) -> NDArray[np.bool_]:
         a = self.left.tokens[name][self.i]
-        same: NDArray[np.bool_] = (a == self.right.tokens[other or name][self.j]) & (a != 0)
-        if other is not None:
-            b = self.left.tokens[other][self.i]
-            same |= (b == self.right.tokens[name][self.j]) & (b != 0)
+        same: NDArray[np.bool_] = (a == self.right.tokens[other][self.j]) & (a != 0)
         return same
 
     def _list(self, batch: RecordBatch, name: str, rows: Pairs) -> NDArray[np.uint64]:
@@ -204,15 +211,11 @@ class _PairView:
             return batch.tokens[name][rows][:, None]
         return batch.token_lists[name][rows]
 
-    def _overlap(self, name: str, other: str | None) -> NDArray[np.bool_]:
-        def shared(a: NDArray[np.uint64], b: NDArray[np.uint64]) -> NDArray[np.bool_]:
-            hits: NDArray[np.bool_] = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] != 0)).any(axis=(1, 2))
-            return hits
-
-        out = shared(self._list(self.left, name, self.i), self._list(self.right, other or name, self.j))
-        if other is not None:
-            out |= shared(self._list(self.left, other, self.i), self._list(self.right, name, self.j))
-        return out
+    def _overlap(self, name: str, other: str) -> NDArray[np.bool_]:
+        a = self._list(self.left, name, self.i)
+        b = self._list(self.right, other, self.j)
+        hits: NDArray[np.bool_] = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] != 0)).any(axis=(1, 2))
+        return hits
 
 
 class _Counts:
@@ -292,4 +295,4 @@ def dice(
         j: row in ``right`` of each pair.
     """
     view = _PairView(left, right, np.asarray(i, np.int64), np.asarray(j, np.int64), _Counts(left, right))
-    return view.dice(name, None)
+    return view.dice(name, name)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from linkage.comparison import Comparison, Condition, Level
+from linkage.comparison import Comparison, Condition, Cross, Level
 from linkage.schema import FIELDS_BY_NAME
 
-NAME_DICE = (0.9, 0.8, 0.7)
-ADDRESS_DICE = (0.9, 0.8, 0.6)
-SWAPPED_NAME_DICE = 0.8
+NAME_DICE = (0.85, 0.75, 0.65)
+ADDRESS_DICE = (0.95, 0.9, 0.8, 0.65)
+SWAPPED_NAME_DICE = 0.75
 
 
 def _missing(*names: str) -> Level:
@@ -30,8 +30,8 @@ def _eq(name: str, other: str | None = None) -> Condition:
     return Condition("equal", name, other)
 
 
-def _dice(name: str, at_least: float, other: str | None = None) -> Condition:
-    return Condition("dice", name, other, at_least)
+def _dice(name: str, at_least: float, other: str | None = None, cross: Cross = "either") -> Condition:
+    return Condition("dice", name, other, at_least, cross)
 
 
 def first_name() -> Comparison:
@@ -68,7 +68,9 @@ def last_name() -> Comparison:
             Level("shares a part of a multi-part name", (Condition("overlap", "tk_last_parts"),)),
             Level("sounds alike", (_eq("tk_last_phon"),)),
             Level(f"somewhat similar (Dice >= {low})", (_dice("bf_last", low),)),
-            Level("matches the other's first name", (_dice("bf_last", SWAPPED_NAME_DICE, other="bf_first"),)),
+            # Both names crossed over: with "either", a first name that happens to equal the other's last name
+            # would count here and again in the first-name comparison.
+            Level("first and last names swapped", (_dice("bf_last", SWAPPED_NAME_DICE, "bf_first", "both"),)),
             Level("different"),
         ),
     )
@@ -102,20 +104,20 @@ def gender() -> Comparison:
 
 def address() -> Comparison:
     """Address and postcode together, so that one shared household is counted once."""
-    high, mid, low = ADDRESS_DICE
+    exact, high, mid, low = ADDRESS_DICE
+    pc = _eq("tk_pc_unit")
     return Comparison(
         "address",
         "address",
         (
             _missing("bf_address", "tk_pc_unit", "tk_pc_sector"),
-            Level(f"same postcode and address similar (Dice >= {mid})", (_eq("tk_pc_unit"), _dice("bf_address", mid))),
+            Level(f"same postcode, address nearly identical (Dice >= {exact})", (pc, _dice("bf_address", exact))),
             Level(f"address very similar (Dice >= {high})", (_dice("bf_address", high),)),
-            Level("same postcode", (_eq("tk_pc_unit"),)),
+            Level(f"same postcode, address similar (Dice >= {mid})", (pc, _dice("bf_address", mid))),
             Level(f"address similar (Dice >= {mid})", (_dice("bf_address", mid),)),
-            Level(
-                f"same postcode sector, address somewhat similar (Dice >= {low})",
-                (_eq("tk_pc_sector"), _dice("bf_address", low)),
-            ),
+            Level(f"same postcode, address somewhat similar (Dice >= {low})", (pc, _dice("bf_address", low))),
+            Level(f"address somewhat similar (Dice >= {low})", (_dice("bf_address", low),)),
+            Level("same postcode", (pc,)),
             Level("same postcode sector", (_eq("tk_pc_sector"),)),
             Level("same postcode district", (_eq("tk_pc_district"),)),
             Level("different"),

@@ -200,6 +200,8 @@ def _condition_to_dict(cond: Condition) -> dict[str, Any]:
         out["other"] = cond.other
     if cond.min is not None:
         out["min"] = cond.min
+    if cond.other is not None:
+        out["cross"] = cond.cross
     return out
 
 
@@ -312,7 +314,8 @@ class _ModelReader:
         name = self._need(f"{where}.field", value.get("field"), str, "a field name")
         other = value.get("other")
         at_least = value.get("min")
-        return Condition(kind or "missing", name or "", other, None if at_least is None else float(at_least))
+        cross = value.get("cross", "either")
+        return Condition(kind or "missing", name or "", other, None if at_least is None else float(at_least), cross)
 
     def _level(self, where: str, value: Any) -> tuple[Level, float, float]:
         if not isinstance(value, Mapping):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from linkage.batch import batch_from_values
 from linkage.comparison import Comparison, Condition, Level, check_comparisons, compare, dice
-from linkage.comparison_library import date_of_birth, default_comparisons, first_name
+from linkage.comparison_library import NAME_DICE, date_of_birth, default_comparisons, first_name, last_name
 from linkage.errors import ModelError
 
 
@@ -74,7 +74,7 @@ def name(text: str, token: int, canon: int | None = None, phon: int = 0) -> dict
     [
         ("same name", name("michael", 1), name("michael", 1), "exact"),
         ("nickname", name("mike", 2, canon=1), name("michael", 1), "same name or a known nickname"),
-        ("one letter typo", name("christopher", 3), name("christophre", 4), "similar (Dice >= 0.8)"),
+        ("two letters swapped", name("christopher", 3), name("christophre", 4), f"similar (Dice >= {NAME_DICE[1]})"),
         ("sounds alike only", name("jon", 5, phon=7), name("john", 6, phon=7), "sounds alike"),
         ("different names", name("alice", 8), name("zoe", 9), "different"),
         (
@@ -88,6 +88,15 @@ def name(text: str, token: int, canon: int | None = None, phon: int = 0) -> dict
 )
 def test_first_name_levels(description: str, left: dict[str, Any], right: dict[str, Any], expected: str) -> None:
     assert level_label(first_name(), left, right) == expected, description
+
+
+def test_a_swap_needs_both_names_crossed_over_for_the_last_name_level() -> None:
+    smith_alice = {"bf_first": grams("smith"), "bf_last": grams("alice")}
+    alice_smith = {"bf_first": grams("alice"), "bf_last": grams("smith")}
+    alice_jones = {"bf_first": grams("alice"), "bf_last": grams("jones")}
+    assert level_label(last_name(), smith_alice, alice_smith) == "first and last names swapped"
+    assert level_label(last_name(), smith_alice, alice_jones) == "different"
+    assert level_label(first_name(), smith_alice, alice_jones) == "matches the other's last name"
 
 
 def test_dice_is_twice_the_common_bits_over_the_total() -> None:
