@@ -75,8 +75,8 @@ class FieldProblem:
 class EncodingParams:
     """The Bloom parameters of the name fields (first and last share them) and of the address."""
 
-    name: BloomParams = field(default_factory=lambda: BloomParams(q=2, k=20, t=3))
-    address: BloomParams = field(default_factory=lambda: BloomParams(q=2, k=10, t=3))
+    name: BloomParams = field(default_factory=lambda: BloomParams(q=2, k=10, t=4))
+    address: BloomParams = field(default_factory=lambda: BloomParams(q=2, k=10, t=4))
 
 
 # A column's contribution before Bloom encoding: its tokens and, for a Bloom field, the normalised text to encode.
