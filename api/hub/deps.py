@@ -71,7 +71,9 @@ def signed_body(*media_types: str) -> Callable[..., Awaitable[Signed]]:
         body = await _read_limited(request, hub.settings.max_body_bytes)
         if not media_types and body:
             raise InputError("this request takes no body")
-        message = signing_message(request.method, request.url.path, body)
+        # The path exactly as sent (still percent-encoded), so what was signed is what arrived.
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        message = signing_message(request.method, raw_path.decode("latin-1"), body)
         await run_in_threadpool(
             hub.partners.verify_signature,
             partner,

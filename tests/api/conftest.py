@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
 from aim.bootstrap import Hub
 from api.hub.app import create_app
+from tests.asgi import TestClient
 from tests.databases import *  # noqa: F403
 
 
