@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from aim import __version__
-from aim.cli import agent, agent_push, demo, fixtures, hub, keys
+from aim.cli import agent, agent_push, demo, evaluate, fixtures, hub, hub_governance, hub_identity, hub_rules, keys
 from aim.errors import AimError
 
 
@@ -38,5 +38,5 @@ def main() -> None:
     """
 
 
-for _module in (agent, agent_push, hub, keys, fixtures, demo):
+for _module in (agent, agent_push, hub, hub_identity, hub_rules, hub_governance, keys, fixtures, evaluate, demo):
     _module.register(main)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from aim import __version__
 from aim.bootstrap import Hub, bootstrap
 from aim.settings import Settings
-from api.hub import errors
+from api.hub import alerts, errors, governance, review
 from api.hub.routes import router
 
 
@@ -27,6 +27,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.state.hub = hub
     errors.install(app)
     app.include_router(router)
+    for module in (review, alerts, governance):
+        app.include_router(module.router)
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from aim.storage.tables import metadata
+from aim.storage.schema import metadata
 
 engine = context.config.attributes["engine"]
 

@@ -1,0 +1,11 @@
+"""Governance: staff users, the audit log and its checkpoints, break-glass grants, purge runs.
+
+Tables are declared on the shared :data:`aim.storage.tables.metadata`; :mod:`aim.storage.schema` imports every
+table module so the metadata is complete.
+"""
+
+from __future__ import annotations
+
+from aim.storage.tables import metadata
+
+__all__ = ["metadata"]

@@ -1,0 +1,11 @@
+"""Persistent identities: persons' history, link events (merges and splits), the data steward's review queue.
+
+Tables are declared on the shared :data:`aim.storage.tables.metadata`; :mod:`aim.storage.schema` imports every
+table module so the metadata is complete.
+"""
+
+from __future__ import annotations
+
+from aim.storage.tables import metadata
+
+__all__ = ["metadata"]
