@@ -67,9 +67,10 @@ def parse_policy(text: str, *, source: str = "<policy>", actions: ActionRegistry
     """
     log = ProblemLog(source)
     data = read_yaml(text, log)
-    if data is None and not log.problems:
-        log.add("", "the file is empty", "write the policy document (see docs/policy.md)", missing=True)
-    log.raise_if_any()
+    if data is None:
+        if not log.problems:
+            log.add("", "the file is empty", "write the policy document (see docs/policy.md)", missing=True)
+        log.raise_if_any()
     policy = PolicyReader(log, actions).policy(data, _TOP_LEVEL)
     log.raise_if_any()
     assert policy is not None  # the reader returns None only after recording a problem

@@ -131,9 +131,7 @@ class PolicyReader:
             where = f"{path}[{index}]"
             if item not in known:
                 fix = f"use one of: {', '.join(known)}" if known else "declare it first"
-                self.log.add(
-                    where, f"`{item}` is not a declared {what}", f"{fix} (declared under `{declare_in}`)", item
-                )
+                self.log.add(where, f"`{item}` is not a declared {what}", f"{fix} (from {declare_in})", item)
             elif item in seen:
                 self.log.add(where, f"the {what} `{item}` is listed twice", "list it once", item)
             else:
@@ -203,7 +201,13 @@ class PolicyReader:
         if body is None:
             return None
         known = list(self.actions)
-        actions = self.names(body.get("actions"), f"{path}.actions", known, "action", declare_in="the registry")
+        actions = self.names(
+            body.get("actions"),
+            f"{path}.actions",
+            known,
+            "action",
+            declare_in="the action registry, listed in docs/policy.md",
+        )
         if BREAK_GLASS in actions:
             raw = body.get("actions")
             index = raw.index(BREAK_GLASS) if isinstance(raw, list) else 0
@@ -215,10 +219,10 @@ class PolicyReader:
             )
             actions = tuple(name for name in actions if name != BREAK_GLASS)
         grant_purposes = self.names(
-            body.get("purposes"), f"{path}.purposes", purposes, "purpose", declare_in="purposes"
+            body.get("purposes"), f"{path}.purposes", purposes, "purpose", declare_in="`purposes`"
         )
         grant_categories = self.names(
-            body.get("categories"), f"{path}.categories", categories, "category", declare_in="categories"
+            body.get("categories"), f"{path}.categories", categories, "category", declare_in="`categories`"
         )
         own = body.get("own_organisation_only", False)
         if not isinstance(own, bool):
@@ -260,7 +264,7 @@ class PolicyReader:
         body = self.mapping(value, "break_glass", fields)
         if body is None:
             return None
-        bg_roles = self.names(body.get("roles"), "break_glass.roles", roles, "role", declare_in="roles")
+        bg_roles = self.names(body.get("roles"), "break_glass.roles", roles, "role", declare_in="`roles`")
         duration = self._duration(body.get("max_duration"), "break_glass.max_duration")
         length = body.get("min_justification_length")
         if not isinstance(length, int) or isinstance(length, bool) or length < MIN_JUSTIFICATION_FLOOR:
@@ -272,7 +276,7 @@ class PolicyReader:
             )
             length = MIN_JUSTIFICATION_FLOOR
         bg_categories = self.names(
-            body.get("categories"), "break_glass.categories", categories, "category", declare_in="categories"
+            body.get("categories"), "break_glass.categories", categories, "category", declare_in="`categories`"
         )
         return BreakGlassRules(bg_roles, duration, length, bg_categories)
 
@@ -294,7 +298,7 @@ class PolicyReader:
         if body is None:
             return None
         visible = self.names(
-            body.get("visible_to"), "restricted_subjects.visible_to", roles, "role", declare_in="roles"
+            body.get("visible_to"), "restricted_subjects.visible_to", roles, "role", declare_in="`roles`"
         )
         return RestrictedSubjects(visible)
 
@@ -336,7 +340,7 @@ class PolicyReader:
                 continue
             name = self.text(body.get("name"), f"{path}.name")
             reported = self.names(
-                body.get("categories"), f"{path}.categories", categories, "category", declare_in="categories"
+                body.get("categories"), f"{path}.categories", categories, "category", declare_in="`categories`"
             )
             agreement = self._agreement(body.get("agreement"), f"{path}.agreement")
             if code and name and agreement:

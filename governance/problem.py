@@ -7,6 +7,7 @@ file) and reported together in one :class:`~governance.errors.PolicyError`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from governance.errors import PolicyError
 
@@ -58,7 +59,7 @@ class ProblemLog:
     def add(self, path: str, rule: str, fix: str, value: object = None, *, missing: bool = False) -> None:
         """Record one problem at ``path``; a missing value is placed at its parent."""
         line, column = self._place(path)
-        shown = None if missing else repr(value)
+        shown = None if missing else _shorten(value.isoformat() if isinstance(value, date) else repr(value))
         self.problems.append(Problem(path=path, line=line, column=column, value=shown, rule=rule, fix=fix))
 
     def _place(self, path: str) -> tuple[int | None, int | None]:
@@ -83,3 +84,7 @@ def _parent(path: str) -> str:
     """``a.b[2]`` -> ``a.b``; ``a.b`` -> ``a``; ``a`` -> ``""``."""
     cut = max(path.rfind("."), path.rfind("["))
     return path[:cut] if cut > 0 else ""
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
