@@ -52,6 +52,11 @@ FEBRL_RULES = (
     *default_rules(),
     BlockingRule("postcode_address_lsh", on=("tk_pc_unit",), bloom="bf_address", band_words=2),
     BlockingRule("address_lsh", bloom="bf_address", band_words=8),
+    # FEBRL's duplicates often lose the date of birth and mistype a name and the postcode at once: pair a name with
+    # a looser address band.
+    BlockingRule("first_address_lsh", on=("tk_first_canon",), bloom="bf_address", band_words=4),
+    BlockingRule("last_address_lsh", on=("tk_last_phon",), bloom="bf_address", band_words=4),
+    BlockingRule("year_address_lsh", on=("tk_dob_y",), bloom="bf_address", band_words=4),
 )
 
 
