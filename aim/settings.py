@@ -31,6 +31,7 @@ class Settings:
     timezone: str = "Europe/London"
     hub_host: str = "127.0.0.1"
     hub_port: int = 8700
+    linkage_model: str = ""  # a model file from 'aim hub train'; empty: the default model shipped with AIM
 
     def __post_init__(self) -> None:
         problems = _problems(self)

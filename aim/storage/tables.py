@@ -176,6 +176,7 @@ persons = Table(
     metadata,
     Column("pk", BigKey, primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("merged_into", BigKey, nullable=True),  # set when merged into an older person; cleared on a split back
 )
 
 links = Table(
@@ -187,6 +188,8 @@ links = Table(
     Column("method", String(32), nullable=False),
     Column("confidence", Float, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("weight", Float, nullable=True),  # the match weight that made the link (never shown on a screen)
+    Column("model_version", String(64), nullable=True),
 )
 
 # Tables whose rows are derived from one record (by ``record_pk``) and must go when it changes or is deleted.
