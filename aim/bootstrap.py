@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from aim.alerts import AlertService, WatchlistService
 from aim.clock import Clock, SystemClock
 from aim.ingest.inflight import InFlight
 from aim.ingest.service import FeedCommitted, IngestService
 from aim.partner.registry import PartnerRegistry
+from aim.rules.service import RulesService
 from aim.settings import Settings
 from aim.storage import migrate
 from aim.storage.database import Database
@@ -28,6 +31,9 @@ class Hub:
     clock: Clock
     partners: PartnerRegistry
     ingest: IngestService
+    rules: RulesService
+    alerts: AlertService
+    watchlist: WatchlistService
 
     def close(self) -> None:
         self.database.dispose()
@@ -51,12 +57,24 @@ def bootstrap(
     if migrate_schema:
         migrate.upgrade(engine)
     database = Database(engine)
+    rules = RulesService(database=database, clock=clock, zone=settings.zone, rules_dir=Path(settings.rules_dir))
+    watchlist = WatchlistService(database=database, clock=clock, zone=settings.zone)
+    rules.after_run.append(watchlist.notify)
+
+    def committed(event: FeedCommitted) -> None:
+        if on_committed is not None:
+            on_committed(event)  # identity resolution first: the rules read the links it writes
+        rules.after_ingest(event)
+
     return Hub(
         settings=settings,
         database=database,
         clock=clock,
         partners=PartnerRegistry(database=database, clock=clock, zone=settings.zone),
         ingest=IngestService(
-            database=database, clock=clock, zone=settings.zone, inflight=InFlight(), on_committed=on_committed
+            database=database, clock=clock, zone=settings.zone, inflight=InFlight(), on_committed=committed
         ),
+        rules=rules,
+        alerts=AlertService(database=database, clock=clock, zone=settings.zone),
+        watchlist=watchlist,
     )

@@ -31,6 +31,7 @@ class Settings:
     timezone: str = "Europe/London"
     hub_host: str = "127.0.0.1"
     hub_port: int = 8700
+    rules_dir: str = "fixtures/rules"  # the directory of rule files (docs/rules.md)
     linkage_model: str = ""  # a model file from 'aim hub train'; empty: the default model shipped with AIM
 
     def __post_init__(self) -> None:

@@ -194,4 +194,4 @@ links = Table(
 
 # Tables whose rows are derived from one record (by ``record_pk``) and must go when it changes or is deleted.
 # A later table derived from records (alert evidence, ...) adds itself here and uses ON DELETE CASCADE.
-DERIVED_FROM_RECORD: tuple[Table, ...] = (record_tokens, links)
+DERIVED_FROM_RECORD: list[Table] = [record_tokens, links]  # table modules append theirs on import

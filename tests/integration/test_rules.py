@@ -1,0 +1,224 @@
+"""Event recognition on SQLite and PostgreSQL: golden cases for windows, distinct partners, late rows, splits,
+retired and shadow rules; idempotency; the alert lifecycle and the watch list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select
+
+from aim.alerts import AlertFilter
+from aim.bootstrap import Hub
+from aim.rules.errors import LifecycleError
+from aim.storage.rules_tables import alert_evidence, alerts, notifications
+from aim.storage.tables import records
+from tests.factories import TODAY
+from tests.rules_factories import World, rule
+
+
+@pytest.fixture
+def world(hub: Hub) -> Iterator[World]:
+    return World(hub).setup()
+
+
+def _alerts(hub: Hub, mode: str = "live") -> list[dict[str, object]]:
+    with hub.database.read() as conn:
+        return [
+            dict(r) for r in conn.execute(select(alerts).where(alerts.c.mode == mode).order_by(alerts.c.pk)).mappings()
+        ]
+
+
+def _evidence(hub: Hub, alert_pk: int) -> set[int]:
+    with hub.database.read() as conn:
+        return set(
+            conn.execute(select(alert_evidence.c.record_pk).where(alert_evidence.c.alert_pk == alert_pk)).scalars()
+        )
+
+
+WINDOW_EDGES = [
+    pytest.param(28, True, id="day 29 of the window (28 days back) counts"),
+    pytest.param(29, True, id="day 30 (29 days back, the first day of the window) counts"),
+    pytest.param(30, False, id="day 31 (30 days back) is outside"),
+]
+
+
+@pytest.mark.parametrize(("days_ago", "raised"), WINDOW_EDGES)
+def test_window_edges(world: World, days_ago: int, raised: bool) -> None:
+    person = world.person()
+    world.interaction(person, "WMP")
+    world.interaction(person, "CITYHOSP_AE", days_ago=3)
+    world.interaction(person, "SCHOOLS", days_ago=days_ago)
+    [report] = world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    assert report.raised == int(raised)
+
+
+def test_the_same_partner_repeating_counts_once(world: World) -> None:
+    person = world.person()
+    for day in (1, 2, 3, 4):
+        world.interaction(person, "WMP", days_ago=day)
+    world.interaction(person, "CITYHOSP_AE", days_ago=5)
+    [report] = world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    assert report.raised == 0
+    assert report.qualifying == 0
+
+
+def test_an_alert_lists_every_contributing_interaction(world: World) -> None:
+    person = world.person()
+    expected = {world.interaction(person, p, days_ago=i) for i, p in enumerate(["WMP", "BCHC", "FIRE", "WMP"])}
+    world.interaction(person, "HOUSING", days_ago=45)  # outside the window: not evidence
+    world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    [alert] = _alerts(world.hub)
+    assert (alert["rule_id"], alert["rule_version"], alert["person_pk"]) == ("three-partners", 1, person)
+    assert _evidence(world.hub, int(alert["pk"])) == expected  # type: ignore[call-overload]
+    detail = world.hub.alerts.get(alert_pk=int(alert["pk"]))  # type: ignore[call-overload]
+    assert sorted(e.partner for e in detail.evidence) == ["BCHC", "FIRE", "WMP", "WMP"]
+
+
+def test_running_twice_creates_nothing_new(world: World) -> None:
+    person = world.person()
+    for partner in ("WMP", "BCHC", "FIRE"):
+        world.interaction(person, partner, days_ago=2)
+    rules = [rule(), rule(id="two-partners", threshold=2, action="watchlist_suggestion")]
+    world.hub.rules.run(as_of=TODAY, rules=rules)
+    before = _alerts(world.hub)
+    second = world.hub.rules.run(as_of=TODAY, rules=rules)
+    assert _alerts(world.hub) == before
+    assert all(r.raised == r.extended == 0 for r in second)
+
+
+def test_a_new_partner_reopens_a_closed_alert(world: World) -> None:
+    person = world.person()
+    for partner in ("WMP", "BCHC", "FIRE"):
+        world.interaction(person, partner, days_ago=5)
+    world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    [alert] = _alerts(world.hub)
+    pk = int(alert["pk"])  # type: ignore[call-overload]
+    world.hub.alerts.close(alert_pk=pk, actor="u1", outcome="no_further_action", note="Checked with partners")
+    world.interaction(person, "WMP", days_ago=1)  # the same partner again: stays closed
+    world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    assert _alerts(world.hub)[0]["status"] == "closed"
+    world.interaction(person, "SCHOOLS", days_ago=1)  # a new partner: re-opened, not raised again
+    [report] = world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    assert (report.raised, report.reopened) == (0, 1)
+    [reopened] = _alerts(world.hub)
+    assert reopened["status"] == "new"
+    assert len(_evidence(world.hub, pk)) == 5
+
+
+def test_late_arriving_rows_count_in_the_windows_they_fall_into(world: World) -> None:
+    person = world.person()
+    world.interaction(person, "WMP", days_ago=40)
+    world.interaction(person, "BCHC", days_ago=38)
+    assert world.hub.rules.run(as_of=TODAY, rules=[rule()])[0].raised == 0
+    world.interaction(person, "FIRE", days_ago=35)  # arrives today, dated five weeks ago
+    assert world.hub.rules.run(as_of=TODAY, rules=[rule()])[0].raised == 0  # not in today's window
+    old_day = TODAY - timedelta(days=35)
+    assert world.hub.rules.run(as_of=old_day, rules=[rule()])[0].raised == 1  # but in the window it falls into
+    world.interaction(person, "SCHOOLS", days_ago=3)
+    world.interaction(person, "HOUSING", days_ago=2)
+    world.interaction(person, "ADULT_SC", days_ago=1)
+    assert world.hub.rules.run(as_of=TODAY, rules=[rule()])[0].raised == 1  # a separate window, a separate alert
+
+
+def test_a_split_link_withdraws_or_annotates(world: World) -> None:
+    kept, other = world.person(), world.person()
+    wmp = world.interaction(kept, "WMP", days_ago=3)
+    world.interaction(kept, "BCHC", days_ago=2)
+    fire = world.interaction(kept, "FIRE", days_ago=1)
+    world.interaction(kept, "SCHOOLS", days_ago=1)
+    world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    [alert] = _alerts(world.hub)
+    pk = int(alert["pk"])  # type: ignore[call-overload]
+    world.relink(fire, other)  # four partners -> three: annotated, still raised
+    world.hub.rules.reevaluate_persons([kept, other], as_of=TODAY)
+    assert _alerts(world.hub)[0]["status"] == "new"
+    assert fire not in _evidence(world.hub, pk)
+    world.relink(wmp, other)  # three -> two: withdrawn
+    world.hub.rules.reevaluate_persons([kept, other], as_of=TODAY)
+    assert _alerts(world.hub)[0]["status"] == "withdrawn"
+    kinds = [e.kind for e in world.hub.alerts.get(alert_pk=pk).events]
+    assert kinds == ["raised", "annotated", "withdrawn"]
+
+
+def test_retired_and_draft_rules_raise_nothing(world: World) -> None:
+    person = world.person()
+    for partner in ("WMP", "BCHC", "FIRE"):
+        world.interaction(person, partner)
+    assert world.hub.rules.run(as_of=TODAY, rules=[rule(status="retired"), rule(id="d", status="draft")]) == []
+    assert _alerts(world.hub) == []
+
+
+def test_shadow_rules_record_apart_from_live_ones(world: World) -> None:
+    person = world.person()
+    for partner in ("WMP", "BCHC", "FIRE"):
+        world.interaction(person, partner)
+    world.hub.rules.run(as_of=TODAY, rules=[rule(status="shadow")])
+    assert _alerts(world.hub) == []
+    assert len(_alerts(world.hub, "shadow")) == 1
+    assert world.hub.alerts.list_alerts(query=AlertFilter()).total == 0
+
+
+def test_deleting_a_record_deletes_its_evidence(world: World) -> None:
+    person = world.person()
+    records_ = [world.interaction(person, partner) for partner in ("WMP", "BCHC", "FIRE")]
+    world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    with world.hub.database.write() as conn:
+        conn.execute(delete(records).where(records.c.pk == records_[0]))
+    [alert] = _alerts(world.hub)
+    assert len(_evidence(world.hub, int(alert["pk"]))) == 2  # type: ignore[call-overload]
+
+
+def test_suggestion_suppressed_by_open_alert_and_watch_list(world: World) -> None:
+    alerted, watched, plain = world.person(), world.person(), world.person()
+    for partner in ("WMP", "BCHC", "FIRE"):
+        world.interaction(alerted, partner)
+    world.hub.watchlist.add(
+        person_pk=watched, team="mash", reason="r", review_date=TODAY + timedelta(days=30), actor="u"
+    )
+    for person in (watched, plain):
+        world.interaction(person, "WMP")
+        world.interaction(person, "BCHC")
+    suggestion = rule(id="two", threshold=2, action="watchlist_suggestion", skip_if_open=True, skip_if_watched=True)
+    reports = world.hub.rules.run(as_of=TODAY, rules=[suggestion, rule()])
+    assert [(r.rule_id, r.raised, r.suppressed) for r in reports] == [("three-partners", 1, 0), ("two", 1, 2)]
+
+
+def test_lifecycle_and_close_needs_an_outcome(world: World) -> None:
+    person = world.person()
+    for partner in ("WMP", "BCHC", "FIRE"):
+        world.interaction(person, partner)
+    world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    pk = int(_alerts(world.hub)[0]["pk"])  # type: ignore[call-overload]
+    service = world.hub.alerts
+    assert service.acknowledge(alert_pk=pk, actor="u1").status == "acknowledged"
+    assert service.assign(alert_pk=pk, actor="u1", assignee="team-a").assigned_to == "team-a"
+    assert service.snooze(alert_pk=pk, actor="u1", until=TODAY + timedelta(days=3)).snoozed_until is not None
+    with pytest.raises(LifecycleError, match="outcome None is not an outcome code"):
+        service.close(alert_pk=pk, actor="u1", outcome=None, note="x")
+    with pytest.raises(LifecycleError, match="a note is required"):
+        service.close(alert_pk=pk, actor="u1", outcome="no_further_action", note=" ")
+    assert service.close(alert_pk=pk, actor="u1", outcome="already_known", note="Known to CSC").status == "closed"
+    with pytest.raises(LifecycleError, match="is closed"):
+        service.acknowledge(alert_pk=pk, actor="u1")
+    assert service.reopen(alert_pk=pk, actor="u1", note="new information").status == "new"
+
+
+def test_watch_list_notifies_the_owning_team_without_personal_data(world: World) -> None:
+    person = world.person()
+    entry = world.hub.watchlist.add(
+        person_pk=person, team="mash", reason="repeat contacts", review_date=TODAY + timedelta(days=10), actor="u"
+    )
+    world.interaction(person, "WMP", days_ago=2)
+    world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    world.hub.rules.run(as_of=TODAY, rules=[rule()])  # idempotent
+    items, total = world.hub.watchlist.notifications(team="mash")
+    assert total == 1
+    assert items[0].text == f"New activity on watched person {person}: WMP on {TODAY - timedelta(days=2)} (police)"
+    with world.hub.database.read() as conn:
+        assert conn.execute(select(notifications.c.team)).scalars().all() == ["mash"]
+    assert world.hub.watchlist.renew(entry_pk=entry.pk, review_date=TODAY + timedelta(days=60), actor="u")
+    assert world.hub.watchlist.expire(today=TODAY + timedelta(days=61)) == 1
+    with pytest.raises(LifecycleError, match="reason is required"):
+        world.hub.watchlist.remove(entry_pk=entry.pk, reason="", actor="u")
