@@ -1,0 +1,353 @@
+"""Incremental identity resolution: read the record changes after the cursor, link each new or changed record
+against every record already known, and keep person ids persistent.
+
+One run, in one write transaction (so a crash changes nothing and a re-run carries on from the same cursor):
+
+1. the changes after the cursor; each touched record is detached from its person (ingest already removed the
+   links of changed and deleted records; the open history row says where each was);
+2. a person that lost a record is checked again: if what remains no longer holds together (a chain through the
+   removed record), it is split, the largest part keeping the id;
+3. the changed and new records are blocked against all known records: the ``(field, token)`` index finds every
+   record sharing a token on a blocking rule's field, then the model's rules decide the candidate pairs;
+4. pairs are scored and judged (:mod:`aim.identity.pairs`); link edges, the edges holding existing persons
+   together and the chaining guard give the new grouping (:mod:`aim.identity.graph`);
+5. each group becomes one person: a group touching one person joins it; touching several merges them, the oldest
+   id surviving and the merge recorded; touching none takes the record's former person if it is now empty, or a
+   new id. Pairs between the thresholds go to the review queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy.engine import Connection
+
+from aim.clock import Clock
+from aim.identity import pairs, store
+from aim.identity.errors import IdentityBusyError
+from aim.identity.graph import Scorer, regroup, steward_decisions
+from aim.storage.database import Database
+from aim.storage.records import changes_after
+from linkage.batch import RecordBatch
+from linkage.blocking import BlockingRule, block
+from linkage.fellegi_sunter import TermFrequencies
+from linkage.model import LinkageModel
+from linkage.scoring import ScoredPairs, score_pairs, tf_fields
+
+LOCK = "identity-resolution"
+STRONG_EDGE = 1e6
+Frequencies = Mapping[str, TermFrequencies]
+DETERMINISTIC_RULES = (
+    BlockingRule("same_local_id", on=("tk_local",)),
+    BlockingRule("same_nhs_number", on=("tk_nhs",)),
+)
+# Most selective first: the field a rule's candidates are looked up by in the token index.
+_SELECTIVITY = (
+    "tk_nhs",
+    "tk_local",
+    "tk_dob",
+    "tk_dob_swap",
+    "tk_pc_unit",
+    "tk_last",
+    "tk_first",
+    "tk_first_canon",
+    "tk_last_phon",
+    "tk_first_phon",
+    "tk_dob_md",
+    "tk_dob_ym",
+    "tk_pc_sector",
+    "tk_last_parts",
+    "tk_dob_y",
+    "tk_pc_district",
+    "tk_gender",
+)
+
+
+@dataclass
+class LinkRun:
+    """What one run did."""
+
+    changes: int = 0
+    records_linked: int = 0
+    records_unlinked: int = 0
+    new_persons: int = 0
+    joined: int = 0
+    merges: int = 0
+    splits: int = 0
+    reviews_queued: int = 0
+    candidate_pairs: int = 0
+    cursor: int = 0
+    methods: dict[str, int] = field(default_factory=dict)
+
+
+def anchors(rules: Sequence[BlockingRule]) -> list[tuple[str, str]] | None:
+    """For each rule, the ``(left field, right field)`` to look candidates up by; ``None`` if a rule has no token
+    field (a Bloom-only rule), when every known record is a candidate."""
+    rank = {name: n for n, name in enumerate(_SELECTIVITY)}
+    out: set[tuple[str, str]] = set()
+    for rule in rules:
+        if not rule.on:
+            return None
+        k = min(range(len(rule.on)), key=lambda n: rank.get(rule.on[n], len(rank)))
+        if rule.other:
+            out |= {(rule.on[k], rule.other[k]), (rule.other[k], rule.on[k])}
+        else:
+            out.add((rule.on[k], rule.on[k]))
+    return sorted(out)
+
+
+class IdentityResolver:
+    """Links the hub's records into persons; see the module docstring."""
+
+    def __init__(self, *, database: Database, clock: Clock, model: LinkageModel) -> None:
+        self._db = database
+        self._clock = clock
+        self.model = model
+
+    def run(self) -> LinkRun:
+        """Process every change after the cursor; a run with nothing to do changes nothing.
+
+        Raises:
+            IdentityBusyError: another run holds the lock (PostgreSQL; SQLite serialises writers anyway).
+        """
+        with self._db.write() as conn:
+            if not self._db.try_lock(conn, LOCK):
+                raise IdentityBusyError("identity resolution is already running: retry when it has finished")
+            return self._run(conn)
+
+    def _run(self, conn: Connection) -> LinkRun:
+        report = LinkRun(cursor=store.cursor(conn))
+        touched: set[int] = set()
+        while True:
+            batch = changes_after(conn, after_seq=report.cursor, limit=50_000)
+            if not batch:
+                break
+            report.changes += len(batch)
+            report.cursor = int(batch[-1]["seq"])
+            touched.update(int(c["record_pk"]) for c in batch if c["record_pk"] is not None)
+        if not report.changes:
+            return report
+        now = self._clock.now()
+        present = store.existing(conn, touched)
+        gone = sorted(touched - present)
+        previous = store.detach(conn, gone, reason="deleted", now=now)
+        report.records_unlinked = len(previous)
+        previous.update(store.detach(conn, sorted(present), reason="changed", now=now))
+        store.supersede_reviews(conn, sorted(present), now=now)
+        frequencies = store.term_frequencies(conn, tf_fields(self.model))
+        self._recheck(conn, set(previous.values()), frequencies, report)
+        if present:
+            self._link(conn, sorted(present), previous, frequencies, report)
+        store.set_cursor(conn, report.cursor, model_version=self.model.version, now=now)
+        return report
+
+    def _recheck(self, conn: Connection, persons: set[int], frequencies: Frequencies, report: LinkRun) -> None:
+        """Split a person whose remaining records no longer hold together."""
+        for person, members in sorted(store.members_of(conn, persons).items()):
+            if len(members) < 2:
+                continue
+            nodes = store.load_records(conn, members)
+            scorer = Scorer(conn, self.model, nodes, frequencies)
+            a, b = np.triu_indices(len(nodes.pks), k=1)
+            a, b = a.astype(np.int64), b.astype(np.int64)
+            scored, verdicts = scorer.judge(a, b)
+            keep = verdicts.link
+            labels = regroup(scorer, np.full(len(nodes.pks), -1), a[keep], b[keep], scored.weight[keep])
+            groups = _groups(labels)
+            if len(groups) < 2:
+                continue
+            groups.sort(key=lambda g: (-len(g), int(nodes.pks[g].min())))
+            for group in groups[1:]:
+                moved = nodes.pks[group].tolist()
+                target = store.new_person(conn, now=self._clock.now())
+                store.move_records(conn, moved, to_person=target, reason="split", now=self._clock.now())
+                store.record_event(
+                    conn,
+                    kind="split",
+                    person_pk=person,
+                    other_person_pk=target,
+                    record_pks=moved,
+                    reason="a record that held this person together was corrected or deleted",
+                    actor="resolver",
+                    model_version=self.model.version,
+                    now=self._clock.now(),
+                )
+                report.splits += 1
+
+    def _candidates(self, conn: Connection, new: store.Loaded) -> tuple[store.Loaded, dict[int, int]]:
+        """The known (linked) records that may pair with ``new``, and their persons."""
+        rules = (*self.model.blocking, *DETERMINISTIC_RULES)
+        looked_up = anchors(rules)
+        if looked_up is None:
+            pool: set[int] = set(store.persons_of(conn, store.all_linked(conn)))
+        else:
+            pool = store.records_sharing(conn, new.pks.tolist(), looked_up)
+        pool -= set(new.pks.tolist())
+        person_of = store.persons_of(conn, pool)
+        return store.load_records(conn, person_of), person_of
+
+    def _link(
+        self, conn: Connection, new_pks: list[int], previous: dict[int, int], frequencies: Frequencies, report: LinkRun
+    ) -> None:
+        model = self.model
+        new = store.load_records(conn, new_pks)
+        known, person_of_known = self._candidates(conn, new)
+        n_new = len(new.pks)
+        combined = RecordBatch.concat([new.batch, known.batch])
+        combined_pks = np.concatenate([new.pks, known.pks])
+        found = block(
+            (*model.blocking, *DETERMINISTIC_RULES), new.batch, combined, max_block_pairs=model.max_block_pairs
+        )
+        keep = (found.j >= n_new) | (new.pks[found.i] < combined_pks[found.j])
+        i, j = found.i[keep], found.j[keep]
+        report.candidate_pairs = len(i)
+        scored = score_pairs(model, new.batch, combined, i, j, frequencies=frequencies)
+        decisions = steward_decisions(conn, new.pks[i], combined_pks[j])
+        verdicts = pairs.judge(model, new.batch, combined, scored, decisions)
+
+        # The nodes: the new records, then every record of each person a link edge reaches.
+        reached = {person_of_known[int(combined_pks[x])] for x in j[verdicts.link] if x >= n_new}
+        members = store.members_of(conn, reached)
+        member_pks = sorted({pk for pks in members.values() for pk in pks})
+        held = store.load_records(conn, member_pks)
+        nodes = store.Loaded(np.concatenate([new.pks, held.pks]), RecordBatch.concat([new.batch, held.batch]))
+        index = {int(pk): n for n, pk in enumerate(nodes.pks)}
+        person_of_node = np.full(len(nodes.pks), -1, dtype=np.int64)
+        for person, pks in members.items():
+            for pk in pks:
+                person_of_node[index[pk]] = person
+        link_rows = np.flatnonzero(verdicts.link)
+        edge_a = np.array([index[int(new.pks[i[r]])] for r in link_rows], dtype=np.int64)
+        edge_b = np.array([index[int(combined_pks[j[r]])] for r in link_rows], dtype=np.int64)
+        # Deterministic and steward edges are kept before any probabilistic one when the guard rebuilds a group.
+        strong = np.isin(
+            verdicts.method[link_rows], [pairs.DETERMINISTIC_LOCAL, pairs.DETERMINISTIC_NHS, pairs.STEWARD]
+        )
+        edge_w = scored.weight[link_rows] + np.where(strong, STRONG_EDGE, 0.0)
+        scorer = Scorer(conn, model, nodes, frequencies)
+        labels = regroup(scorer, person_of_node, edge_a, edge_b, edge_w)
+
+        best = _best_edges(labels, edge_a, edge_b, scored.weight[link_rows], verdicts.method[link_rows])
+        free = store.empty_unmerged(conn, (previous[pk] for pk in new_pks if pk in previous))
+        made: list[store.NewLink] = []
+        for group in _groups(labels):
+            persons_here = sorted({int(p) for p in person_of_node[group] if p >= 0})
+            fresh = [int(x) for x in group if person_of_node[x] < 0]
+            survivor = self._survivor(
+                conn, persons_here=persons_here, fresh=fresh, nodes=nodes, previous=previous, free=free, report=report
+            )
+            for x in fresh:
+                method, weight = best.get(x, (pairs.SINGLETON, None))
+                conf = None if weight is None else float(pairs.confidence(np.array([weight]))[0])
+                made.append(store.NewLink(int(nodes.pks[x]), survivor, method, weight, conf))
+                report.methods[method] = report.methods.get(method, 0) + 1
+                if persons_here:
+                    report.joined += 1
+        store.insert_links(conn, made, model_version=model.version, now=self._clock.now())
+        report.records_linked += len(made)
+        final_person = {link.record_pk: link.person_pk for link in made}
+        self._queue(
+            conn,
+            new=new,
+            combined_pks=combined_pks,
+            scored=scored,
+            verdicts=verdicts,
+            final_person=final_person,
+            report=report,
+        )
+
+    def _survivor(
+        self,
+        conn: Connection,
+        *,
+        persons_here: list[int],
+        fresh: list[int],
+        nodes: store.Loaded,
+        previous: dict[int, int],
+        free: set[int],
+        report: LinkRun,
+    ) -> int:
+        """The person a group becomes: the oldest it touches (merging the others into it), a former person now
+        empty, or a new one."""
+        now = self._clock.now()
+        if persons_here:
+            survivor = persons_here[0]
+            members = store.members_of(conn, persons_here[1:])
+            for absorbed in persons_here[1:]:
+                moved = members.get(absorbed, [])
+                store.move_records(conn, moved, to_person=survivor, reason="merged", now=now)
+                store.set_merged_into(conn, absorbed, survivor)
+                store.record_event(
+                    conn,
+                    kind="merge",
+                    person_pk=survivor,
+                    other_person_pk=absorbed,
+                    record_pks=moved,
+                    reason="a new or corrected record links both",
+                    actor="resolver",
+                    model_version=self.model.version,
+                    now=now,
+                )
+                report.merges += 1
+            return survivor
+        former = sorted({previous[int(nodes.pks[x])] for x in fresh if int(nodes.pks[x]) in previous} & free)
+        if former:
+            free.discard(former[0])
+            return former[0]
+        report.new_persons += 1
+        return store.new_person(conn, now=now)
+
+    def _queue(
+        self,
+        conn: Connection,
+        *,
+        new: store.Loaded,
+        combined_pks: NDArray[np.int64],
+        scored: ScoredPairs,
+        verdicts: pairs.Verdicts,
+        final_person: dict[int, int],
+        report: LinkRun,
+    ) -> None:
+        """Queue the pairs between the thresholds whose records did not end up in one person anyway."""
+        i, j = scored.i, scored.j
+        current = store.persons_of(conn, [int(combined_pks[x]) for x in j[verdicts.review]])
+        pending = []
+        for r in np.flatnonzero(verdicts.review):
+            a, b = int(new.pks[i[r]]), int(combined_pks[j[r]])
+            if final_person.get(a) is not None and final_person.get(a) == final_person.get(b, current.get(b)):
+                continue
+            pending.append(
+                {
+                    "record_a_pk": min(a, b),
+                    "record_b_pk": max(a, b),
+                    "levels": json.dumps(pairs.level_labels(self.model, scored.gamma[r])),
+                    "weight": float(scored.weight[r]),
+                    "model_version": self.model.version,
+                }
+            )
+        report.reviews_queued += store.queue_reviews(conn, pending, now=self._clock.now())
+
+
+def _groups(labels: np.ndarray) -> list[np.ndarray]:
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1], True])
+    return [order[bounds[k] : bounds[k + 1]] for k in range(len(bounds) - 1)]
+
+
+def _best_edges(
+    labels: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray, method: np.ndarray
+) -> dict[int, tuple[str, float | None]]:
+    """For each node, the strongest kept edge (same final group) by method rank, then weight."""
+    best: dict[int, tuple[int, float, str]] = {}
+    for x, y, weight, how in zip(a.tolist(), b.tolist(), w.tolist(), method.tolist(), strict=True):
+        if labels[x] != labels[y]:
+            continue
+        key = (pairs.METHOD_RANK.get(how, 0), weight, how)
+        for node in (x, y):
+            if node not in best or key[:2] > best[node][:2]:
+                best[node] = key
+    return {node: (how, float(weight)) for node, (_, weight, how) in best.items()}
