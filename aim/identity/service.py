@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -13,12 +14,16 @@ from sqlalchemy import func, select
 from aim.clock import Clock
 from aim.errors import InputError
 from aim.identity import store
+from aim.identity.errors import IdentityBusyError
 from aim.identity.model_file import load_model, write_model
 from aim.identity.resolver import IdentityResolver, LinkRun
+from aim.ingest.service import FeedCommitted
 from aim.storage.database import Database
 from aim.storage.tables import links, partners, records
 from linkage.model import LinkageModel
 from linkage.training import train
+
+log = logging.getLogger("aim.identity")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,15 @@ class IdentityService:
     def link(self) -> LinkRun:
         """Link every record changed since the last run; see :mod:`aim.identity.resolver`."""
         return IdentityResolver(database=self._db, clock=self._clock, model=self.model).run()
+
+    def after_commit(self, event: FeedCommitted) -> LinkRun | None:
+        """The ingest hook: link what the feed changed. A run already under way will be followed by the next
+        (ingest or ``aim hub link``); the feed's commit stands either way, so nothing is raised to the partner."""
+        try:
+            return self.link()
+        except IdentityBusyError:
+            log.info("identity resolution busy after feed %s; the next run links it", event.feed_pk)
+            return None
 
     def train(self, *, out: str | Path | None = None, seed: int = 0) -> Trained:
         """Re-estimate the model from the hub's own records (EM, no labels) and write it with a new version.
