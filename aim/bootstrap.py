@@ -1,17 +1,26 @@
 """The composition root: the one place that chooses real or fake collaborators and wires the hub's services.
 
 Nothing here runs at import. The CLI, the API's app factory and the tests call :func:`bootstrap`; tests pass a
-:class:`~aim.clock.FixedClock` (and later a static policy decider and an in-memory audit sink).
+:class:`~aim.clock.FixedClock`, and may pass a policy decider (e.g. :class:`governance.StaticDecider`) and an audit
+sink (e.g. :class:`governance.InMemoryAuditSink`) instead of the policy file and the database's audit log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from aim.access.break_glass import BreakGlassStore
+from aim.access.service import AccessControl, NoPolicyDecider
+from aim.access.users import UserRegistry
 from aim.alerts import AlertService, WatchlistService
+from aim.audit.log import AuditLog
+from aim.audit.signing import load_signing_key
+from aim.audit.store import DatabaseAuditSink
 from aim.clock import Clock, SystemClock
+from aim.errors import ConfigError
 from aim.ingest.inflight import InFlight
 from aim.ingest.service import FeedCommitted, IngestService
 from aim.partner.registry import PartnerRegistry
@@ -20,6 +29,7 @@ from aim.settings import Settings
 from aim.storage import migrate
 from aim.storage.database import Database
 from aim.storage.engine import make_engine
+from governance import AuditSink, CheckpointSigner, Policy, PolicyDecider, PolicyEngine, PolicyError, load_policy
 
 
 @dataclass
@@ -34,6 +44,9 @@ class Hub:
     rules: RulesService
     alerts: AlertService
     watchlist: WatchlistService
+    policy: Policy | None
+    access: AccessControl
+    audit_log: AuditLog
 
     def close(self) -> None:
         self.database.dispose()
@@ -45,11 +58,16 @@ def bootstrap(
     clock: Clock | None = None,
     migrate_schema: bool = False,
     on_committed: Callable[[FeedCommitted], None] | None = None,
+    decider: PolicyDecider | None = None,
+    audit_sink: AuditSink | None = None,
+    policy: Policy | None = None,
 ) -> Hub:
     """Build the hub from ``settings`` (read from the environment when not given).
 
     ``migrate_schema`` brings the database up to the latest migration first (``aim hub serve`` and ``init-db``).
     ``on_committed`` is called after each feed commit: the hook the linkage step attaches to.
+    ``policy`` defaults to the file at ``AIM_POLICY_PATH``; with none, every staff request is denied. ``decider``
+    defaults to a :class:`~governance.PolicyEngine` over the policy; ``audit_sink`` to the database's audit log.
     """
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -66,6 +84,26 @@ def bootstrap(
             on_committed(event)  # identity resolution first: the rules read the links it writes
         rules.after_ingest(event)
 
+    policy = policy or _load_policy(settings)
+    if decider is None:
+        why = "no access policy is loaded: set AIM_POLICY_PATH to the DPO's policy file"
+        decider = PolicyEngine(policy) if policy is not None else NoPolicyDecider(why)
+    break_glass = BreakGlassStore(database=database, clock=clock)
+    access = AccessControl(
+        users=UserRegistry(database=database, clock=clock, token_lifetime=timedelta(hours=settings.staff_token_hours)),
+        break_glass=break_glass,
+        decider=decider,
+        audit=audit_sink or DatabaseAuditSink(database),
+        clock=clock,
+    )
+    key_path = Path(settings.audit_key_path)
+    signer: list[CheckpointSigner] = []
+
+    def audit_signer() -> CheckpointSigner:
+        if not signer:
+            signer.append(load_signing_key(key_path))
+        return signer[0]
+
     return Hub(
         settings=settings,
         database=database,
@@ -77,4 +115,20 @@ def bootstrap(
         rules=rules,
         alerts=AlertService(database=database, clock=clock, zone=settings.zone),
         watchlist=watchlist,
+        policy=policy,
+        access=access,
+        audit_log=AuditLog(database=database, clock=clock, signer=audit_signer),
     )
+
+
+def _load_policy(settings: Settings) -> Policy | None:
+    """The DPO's policy from ``AIM_POLICY_PATH``; an invalid file stops the hub with every problem listed."""
+    if not settings.policy_path:
+        return None
+    path = Path(settings.policy_path)
+    if not path.is_file():
+        raise ConfigError(f"AIM_POLICY_PATH names {path}, which is not a file: point it at the DPO's policy YAML")
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise ConfigError(str(exc)) from None

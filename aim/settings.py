@@ -33,6 +33,9 @@ class Settings:
     hub_port: int = 8700
     rules_dir: str = "fixtures/rules"  # the directory of rule files (docs/rules.md)
     linkage_model: str = ""  # a model file from 'aim hub train'; empty: the default model shipped with AIM
+    policy_path: str = ""
+    audit_key_path: str = "var/aim/audit-signing.key"
+    staff_token_hours: int = 12
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -97,6 +100,10 @@ def _problems(s: Settings) -> list[str]:
         problems.append("AIM_MAX_BODY_BYTES must be between 1024 and 268435456")
     if not 0 < s.hub_port < 65536:
         problems.append("AIM_HUB_PORT must be a TCP port, 1-65535")
+    if not 1 <= s.staff_token_hours <= 24 * 90:
+        problems.append("AIM_STAFF_TOKEN_HOURS must be between 1 and 2160 (90 days)")
+    if not s.audit_key_path.strip():
+        problems.append("AIM_AUDIT_KEY_PATH must name the audit signing key file (e.g. var/aim/audit-signing.key)")
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from aim.access.errors import AccessDeniedError, NotSignedInError
 from aim.errors import AimError, ConfigError, InputError, NotFoundError
 from aim.ingest.errors import FeedConflictError, InFlightError
 from aim.partner.errors import AuthenticationError, NotPermittedError
@@ -31,7 +32,9 @@ class MediaTypeError(AimError):
 # Most specific first: the first class an error is an instance of decides.
 STATUS: tuple[tuple[type[AimError], int, str], ...] = (
     (AuthenticationError, 401, "unauthenticated"),
+    (NotSignedInError, 401, "unauthenticated"),
     (NotPermittedError, 403, "forbidden"),
+    (AccessDeniedError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
     (InFlightError, 409, "in_flight"),
     (BodyTooLargeError, 413, "too_large"),
@@ -59,7 +62,8 @@ async def _aim_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status >= 500:
         log.error("hub error %s", type(exc).__name__)
-    return JSONResponse(_body(code, str(exc)), status_code=status, headers=headers)
+    problems: list[object] = list(getattr(exc, "problems", []))
+    return JSONResponse(_body(code, str(exc), problems), status_code=status, headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -8,6 +8,7 @@ import pytest
 
 from aim.bootstrap import Hub
 from api.hub.app import create_app
+from tests.api.staff import staff_hub  # noqa: F401
 from tests.asgi import TestClient
 from tests.databases import *  # noqa: F403
 
