@@ -3,7 +3,6 @@ retired and shadow rules; idempotency; the alert lifecycle and the watch list.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,7 @@ from tests.rules_factories import World, rule
 
 
 @pytest.fixture
-def world(hub: Hub) -> Iterator[World]:
+def world(hub: Hub) -> World:
     return World(hub).setup()
 
 
