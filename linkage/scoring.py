@@ -117,6 +117,42 @@ def score_pairs(
     return ScoredPairs(i64, j64, gamma, weight)
 
 
+HOUSEHOLD_GUARD = {"first_name": ("different",), "date_of_birth": ("different", "same year")}
+GUARD_EXEMPT = {"nhs_number": ("same",)}
+
+
+def _at(model: LinkageModel, gamma: Gamma, wanted: Mapping[str, tuple[str, ...]]) -> NDArray[np.bool_]:
+    hit = np.zeros(len(gamma), dtype=np.bool_)
+    for k, cm in enumerate(model.comparisons):
+        labels = wanted.get(cm.comparison.name, ())
+        for index, level in enumerate(cm.comparison.levels):
+            if level.label in labels:
+                hit |= gamma[:, k] == index
+    return hit
+
+
+def household_guard(model: LinkageModel, gamma: Gamma) -> NDArray[np.bool_]:
+    """Pairs the model must not link on its own: an identifier that tells members of one household apart disagrees.
+
+    Twins share a surname, a date of birth and an address but not a first name; a parent and a child named after
+    them share everything but the date of birth. Probabilistic weights treat the fields as independent, so a shared
+    surname and address (which go together in a household) can outweigh a different first name or date of birth. A
+    pair whose first name is *different*, or whose date of birth is *different* or agrees on the year alone, goes to
+    review at most, unless deterministic evidence (the same NHS number) says it is one person.
+
+    Args:
+        model: the model whose comparisons ``gamma`` holds levels of (by comparison name and level label).
+        gamma: comparison vectors of the pairs.
+    """
+    return _at(model, gamma, HOUSEHOLD_GUARD) & ~_at(model, gamma, GUARD_EXEMPT)
+
+
+def guarded_weights(model: LinkageModel, scored: ScoredPairs) -> F64:
+    """The pairs' weights with :func:`household_guard` applied: a guarded pair is held just below ``upper``."""
+    cap = np.minimum(scored.weight, np.nextafter(model.thresholds.upper, -np.inf))
+    return np.where(household_guard(model, scored.gamma), cap, scored.weight)
+
+
 def score_candidates(
     model: LinkageModel,
     left: RecordBatch,

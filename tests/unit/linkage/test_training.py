@@ -12,8 +12,10 @@ from linkage.batch import RecordBatch
 from linkage.encoder import RawIdentity, RecordEncoder
 from linkage.fellegi_sunter import log2_odds
 from linkage.keyset import FieldKeys
-from linkage.scoring import find_candidates, score_candidates
+from linkage.model import LinkageModel
+from linkage.scoring import ScoredPairs, find_candidates, guarded_weights, household_guard, score_candidates
 from linkage.training import REVIEW_FLOOR_PROBABILITY, choose_thresholds, train
+from tests.unit.linkage.test_model import make_model
 
 FLOOR = round(log2_odds(REVIEW_FLOOR_PROBABILITY), 2)
 NINE_TO_ONE = float(np.log2(9.0))
@@ -81,3 +83,39 @@ def test_a_model_trained_without_labels_separates_the_people_it_was_trained_on()
     true_pairs = sum(c * (c - 1) // 2 for c in np.bincount(owners))
     assert (same & linked).sum() / max(linked.sum(), 1) >= 0.98  # precision
     assert (same & linked).sum() / true_pairs >= 0.95  # recall
+
+
+def _level(model: LinkageModel, comparison: str, label: str) -> tuple[int, int]:
+    for k, cm in enumerate(model.comparisons):
+        if cm.comparison.name == comparison:
+            labels = [level.label for level in cm.comparison.levels]
+            return k, labels.index(label)
+    raise AssertionError(comparison)
+
+
+@pytest.mark.parametrize(
+    ("description", "levels", "guarded"),
+    [
+        ("twins: first name different", {"first_name": "different", "date_of_birth": "exact"}, True),
+        ("parent and child of one name: dates differ", {"first_name": "exact", "date_of_birth": "different"}, True),
+        ("same year of birth only", {"first_name": "exact", "date_of_birth": "same year"}, True),
+        ("the same NHS number overrides", {"first_name": "different", "nhs_number": "same"}, False),
+        ("names and date agree", {"first_name": "exact", "date_of_birth": "exact"}, False),
+        (
+            "day and month swapped is a typo, not a person",
+            {"first_name": "exact", "date_of_birth": "day and month swapped"},
+            False,
+        ),
+    ],
+)
+def test_household_guard_holds_pairs_that_household_identifiers_tell_apart(
+    description: str, levels: dict[str, str], guarded: bool
+) -> None:
+    model = make_model(upper=5.0)
+    gamma = np.zeros((1, len(model.comparisons)), dtype=np.int8)
+    for comparison, label in levels.items():
+        k, index = _level(model, comparison, label)
+        gamma[0, k] = index
+    assert bool(household_guard(model, gamma)[0]) is guarded, description
+    scored = ScoredPairs(np.zeros(1, np.int64), np.zeros(1, np.int64), gamma, np.array([30.0]))
+    assert bool(guarded_weights(model, scored)[0] < model.thresholds.upper) is guarded, description
