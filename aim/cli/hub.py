@@ -11,6 +11,7 @@ from typing import Any
 import click
 import uvicorn
 
+from aim.audit.signing import ensure_signing_key
 from aim.bootstrap import Hub, bootstrap
 from aim.errors import ConfigError
 from aim.ingest.local import ingest_file
@@ -59,6 +60,10 @@ def init_db(ctx: click.Context) -> None:
     """
     built = open_hub(ctx, migrate_schema=True)
     click.echo(f"database at schema {migrate.current_revision(built.database.engine)}")
+    signer, created = ensure_signing_key(Path(built.settings.audit_key_path))
+    click.echo(
+        f"{'created' if created else 'found'} audit signing key {signer.key_id} at {built.settings.audit_key_path}"
+    )
 
 
 @hub.command(name="serve")

@@ -2,10 +2,279 @@
 
 from __future__ import annotations
 
+import getpass
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
 import click
+
+from aim.access.users import ACTIVE, SUSPENDED, StaffUser
+from aim.audit import store
+from aim.audit.log import AuditFilter
+from aim.audit.reports import subject_access, transparency
+from aim.cli.hub import open_hub
+from aim.errors import InputError
+from aim.retention.purge import purge
+from governance import AuditEvent, Outcome, event_to_record
+
+
+def _date(_ctx: Any, _param: Any, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: give it as YYYY-MM-DD") from None
+
+
+def _show_user(user: StaffUser) -> str:
+    fields = (user.user_id, user.display_name, user.role, user.organisation or "-", user.team or "-", user.status)
+    return "\t".join(fields)
+
+
+@click.group(name="users")
+def users() -> None:
+    """Staff accounts for the hub's staff API: one role each, from the DPO's policy.
+
+    \b
+    Example:
+      aim hub users add j.smith --name "J Smith" --role mash_officer --organisation CHILDRENS_SC --team mash
+    """
+
+
+@users.command(name="add")
+@click.argument("user_id")
+@click.option("--name", "display_name", required=True, help="The person's display name (staff, not a subject).")
+@click.option("--role", required=True, help="A role the policy defines (e.g. mash_officer).")
+@click.option("--organisation", help="The partner code of the user's organisation.")
+@click.option("--team", help="The user's team (alerts and watch-list entries are owned by teams).")
+@click.pass_context
+def users_add(
+    ctx: click.Context, *, user_id: str, display_name: str, role: str, organisation: str | None, team: str | None
+) -> None:
+    """Add an active staff user; then issue a token with 'aim hub users new-token'.
+
+    \b
+    Example:
+      aim hub users add j.smith --name "J Smith" --role mash_officer --team mash
+    """
+    built = open_hub(ctx)
+    if built.policy is not None and role not in built.policy.role_ids:
+        raise InputError(f"role {role!r} is not in the policy: use one of {', '.join(built.policy.role_ids)}")
+    click.echo(
+        _show_user(
+            built.access.users.add(
+                user_id=user_id, display_name=display_name, role=role, organisation=organisation, team=team
+            )
+        )
+    )
+
+
+@users.command(name="list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List staff users with role, organisation, team and status.
+
+    \b
+    Example:
+      aim hub users list
+    """
+    for user in open_hub(ctx).access.users.all():
+        click.echo(_show_user(user))
+
+
+@users.command(name="suspend")
+@click.argument("user_id")
+@click.pass_context
+def users_suspend(ctx: click.Context, user_id: str) -> None:
+    """Suspend a user: every request is refused (403) and audited until reinstated.
+
+    \b
+    Example:
+      aim hub users suspend j.smith
+    """
+    click.echo(_show_user(open_hub(ctx).access.users.set_status(user_id, SUSPENDED)))
+
+
+@users.command(name="reinstate")
+@click.argument("user_id")
+@click.pass_context
+def users_reinstate(ctx: click.Context, user_id: str) -> None:
+    """Reinstate a suspended user.
+
+    \b
+    Example:
+      aim hub users reinstate j.smith
+    """
+    click.echo(_show_user(open_hub(ctx).access.users.set_status(user_id, ACTIVE)))
+
+
+@users.command(name="new-token")
+@click.argument("user_id")
+@click.option("--hours", type=click.IntRange(1, 2160), help="Lifetime [default: AIM_STAFF_TOKEN_HOURS].")
+@click.pass_context
+def users_new_token(ctx: click.Context, user_id: str, hours: int | None) -> None:
+    """Issue a bearer token (revoking the user's earlier ones); shown once, only its hash is kept.
+
+    \b
+    Example:
+      aim hub users new-token j.smith --hours 12
+    """
+    issued = open_hub(ctx).access.users.new_token(user_id, lifetime=timedelta(hours=hours) if hours else None)
+    click.echo(f"token for {issued.user_id}, valid until {issued.expires_at_iso} (shown once): {issued.token}")
+
+
+@click.group(name="audit")
+def audit() -> None:
+    """The hash-chained audit log: verify it, sign a checkpoint, show entries.
+
+    \b
+    Example:
+      aim hub audit verify
+    """
+
+
+@audit.command(name="verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check every entry's hash and link and every signed checkpoint; exit 1 naming the first broken entry.
+
+    \b
+    Example:
+      aim hub audit verify
+    """
+    report = open_hub(ctx).audit_log.verify()
+    click.echo(report.render())
+    if not report.ok:
+        first = report.problems[0]
+        click.echo(f"first broken entry: {first.sequence}", err=True)
+        ctx.exit(1)
+
+
+@audit.command(name="checkpoint")
+@click.pass_context
+def audit_checkpoint(ctx: click.Context) -> None:
+    """Sign the chain's current head with the hub's audit key (run nightly; publish the output).
+
+    \b
+    Example:
+      aim hub audit checkpoint
+    """
+    mark = open_hub(ctx).audit_log.checkpoint()
+    click.echo(f"checkpoint {mark.sequence} {mark.head_hash} key {mark.key_id} at {mark.signed_at.isoformat()}")
+    click.echo(f"signature {mark.signature}")
+
+
+@audit.command(name="show")
+@click.option("--actor", help="A user id (or system:<job>).")
+@click.option("--action", help="An action such as search, view_person, retention_purge.")
+@click.option("--outcome", type=click.Choice([o.value for o in Outcome]))
+@click.option("--target", help="kind:id, e.g. person:123.")
+@click.option("--purpose")
+@click.option("--case-ref", "case_reference")
+@click.option("--since", callback=_date, help="First day (YYYY-MM-DD, UTC).")
+@click.option("--until", callback=_date, help="Last day (YYYY-MM-DD, UTC).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def audit_show(ctx: click.Context, /, as_json: bool, **filters: Any) -> None:
+    """Show audit entries, newest first, filtered by any of the options.
+
+    \b
+    Example:
+      aim hub audit show --outcome denied --since 2026-11-01
+    """
+    for entry in open_hub(ctx).audit_log.search(AuditFilter(**filters)):
+        record = {"sequence": entry.sequence, **event_to_record(entry.event)}
+        if as_json:
+            click.echo(json.dumps(record, sort_keys=True))
+        else:
+            e = entry.event
+            click.echo(
+                f"{entry.sequence}\t{record['occurred_at']}\t{e.actor or '-'}\t{e.action}\t{e.outcome.value}\t"
+                f"{e.purpose or '-'}\t{e.case_reference or '-'}\t{e.target or '-'}\t{'; '.join(e.reasons)}"
+            )
+
+
+@click.command(name="purge")
+@click.option("--as-of", callback=_date, help="Purge as on this day [default: today].")
+@click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
+@click.pass_context
+def purge_command(ctx: click.Context, as_of: date | None, dry_run: bool) -> None:
+    """Delete records past their category's retention and everything derived; the purge is audited (counts only).
+
+    \b
+    Example:
+      aim hub purge --dry-run
+    """
+    built = open_hub(ctx)
+    result = purge(database=built.database, policy=built.policy, clock=built.clock, as_of=as_of, dry_run=dry_run)
+    if not result.ran:
+        click.echo("another purge is running; nothing done")
+        return
+    report = result.report
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"purge as of {report.as_of.isoformat()}: {verb} {report.total_interactions} record(s)")
+    for category, count in sorted(report.interactions.items()):
+        click.echo(f"  {category}: {count} (dated on or before {report.cutoffs[category].isoformat()})")
+    for kind, count in sorted(report.derived.items()):
+        click.echo(f"  derived {kind}: {count}")
+    if result.audit_sequence is not None:
+        click.echo(f"recorded as audit entry {result.audit_sequence}")
+
+
+@click.command(name="subject-access")
+@click.option("--person", "person_id", required=True, help="The hub's person id.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSON file.")
+@click.option("--case-ref", "case_reference", required=True, help="The SAR's reference.")
+@click.pass_context
+def subject_access_command(ctx: click.Context, person_id: str, out: Path, case_reference: str) -> None:
+    """Export everything held about a person, and who viewed it and why, to a JSON file (the export is audited).
+
+    \b
+    Example:
+      aim hub subject-access --person 1042 --case-ref SAR-2026-7 --out sar-1042.json
+    """
+    built = open_hub(ctx)
+    now = built.clock.now()
+    export = subject_access(database=built.database, person_id=person_id, at=now)
+    out.write_text(json.dumps(export, indent=2, sort_keys=True), encoding="utf-8")
+    event = AuditEvent(
+        occurred_at=now,
+        actor=f"cli:{getpass.getuser()}"[:64],
+        action="export_sar",
+        outcome=Outcome.ALLOWED,
+        purpose="subject_access",
+        case_reference=case_reference[:128],
+        target=f"person:{person_id}",
+        counts={"records": len(export["records"]), "accesses": len(export["accesses"])},
+    )
+    with built.database.write() as conn:
+        store.append_in(conn, event)
+    click.echo(f"wrote {out}: {len(export['records'])} record(s), {len(export['accesses'])} access(es)")
+
+
+@click.command(name="transparency")
+@click.option("--from", "period_start", required=True, callback=_date, help="First day (YYYY-MM-DD).")
+@click.option("--to", "period_end", required=True, callback=_date, help="Last day (YYYY-MM-DD).")
+@click.pass_context
+def transparency_command(ctx: click.Context, period_start: date, period_end: date) -> None:
+    """Print the transparency report for a period as JSON (counts from 1 to 4 shown as <5).
+
+    \b
+    Example:
+      aim hub transparency --from 2026-10-01 --to 2026-12-31
+    """
+    built = open_hub(ctx)
+    report = transparency(database=built.database, period_start=period_start, period_end=period_end)
+    click.echo(json.dumps(report.to_data(), indent=2))
 
 
 def register(main: click.Group) -> None:
     """Add this module's commands to the ``aim hub`` group of ``main``."""
     hub = main.commands["hub"]
     assert isinstance(hub, click.Group)
+    for command in (users, audit, purge_command, subject_access_command, transparency_command):
+        hub.add_command(command)
