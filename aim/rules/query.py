@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.engine import Connection
 
 from aim.rules.model import Rule
+from aim.storage.rules_tables import alert_evidence, alerts
 from aim.storage.tables import links, partners, records
+from aim.storage.types import UTCDateTime
 from aim.vocabulary import default_vocabulary
 
 _CHUNK = 500
@@ -61,15 +63,48 @@ def _joined() -> object:
     return records.join(links, links.c.record_pk == records.c.pk).join(partners, partners.c.pk == records.c.partner_pk)
 
 
+def _fresh(rule: Rule, as_of: date) -> ColumnElement[int]:
+    """1 for an interaction not yet in the evidence of this rule's alert for an overlapping window, else 0.
+
+    Written as ``NOT IN (uncorrelated subquery)`` so both databases build the set of held records once."""
+    start, _ = rule.window.bounds(as_of)
+    held = (
+        select(alert_evidence.c.record_pk)
+        .join(alerts, alerts.c.pk == alert_evidence.c.alert_pk)
+        .where(alerts.c.rule_id == rule.id, alerts.c.mode == (rule.mode or "live"), alerts.c.window_end >= start)
+    )
+    return case((records.c.pk.in_(held), 0), else_=1)
+
+
 def qualifying(rule: Rule, as_of: date, person_pks: Sequence[int] | None = None) -> Select[tuple[int]]:
-    """The persons whose distinct partners in the window reach the rule's threshold."""
+    """The persons whose distinct partners in the window reach the rule's threshold and who have at least one
+    interaction there that this rule's current alert does not hold yet (the others have nothing new to decide)."""
     return (
         select(links.c.person_pk)
         .select_from(_joined())  # type: ignore[arg-type]
         .where(and_(*_conditions(rule, as_of, person_pks)))
         .group_by(links.c.person_pk)
-        .having(func.count(_distinct_key(rule).distinct()) >= rule.threshold)
+        .having(func.count(_distinct_key(rule).distinct()) >= rule.threshold, func.max(_fresh(rule, as_of)) == 1)
     )
+
+
+def evidence_for_alerts(rule: Rule, as_of: date, alert_pks: Sequence[int], now: datetime) -> Any:
+    """INSERT ... SELECT of every counting interaction in the window into the evidence of the new alerts given."""
+    columns = ["alert_pk", "record_pk", "partner_code", "partner_type", "flag", "interaction_date", "added_at"]
+    source = (
+        select(
+            alerts.c.pk,
+            records.c.pk,
+            partners.c.code,
+            partners.c.partner_type,
+            records.c.flag,
+            records.c.interaction_date,
+        )
+        .add_columns(literal(now, UTCDateTime()))
+        .select_from(_joined().join(alerts, alerts.c.person_pk == links.c.person_pk))  # type: ignore[attr-defined]
+        .where(and_(*_conditions(rule, as_of, None)), alerts.c.pk.in_(alert_pks))
+    )
+    return alert_evidence.insert().from_select(columns, source)
 
 
 def evidence(rule: Rule, as_of: date, person_pks: Sequence[int] | None = None) -> Select[Any]:

@@ -27,7 +27,7 @@ from aim.rules.decision import Decision, decide
 from aim.rules.errors import RuleFileError, UnknownRuleError
 from aim.rules.loader import load_rules
 from aim.rules.model import Rule
-from aim.rules.query import Hit, hits
+from aim.rules.query import Hit, evidence_for_alerts, hits
 from aim.storage.database import Database
 from aim.storage.rules_tables import alert_evidence, alerts, rule_versions
 from aim.storage.tables import links, record_changes
@@ -295,7 +295,6 @@ class RulesService:
         for person, d in decisions.items():
             if d.kind == "raise":
                 pk = created[person]
-                evidence += [(pk, hit) for hit in d.hits]
                 events.append((pk, "raised", SYSTEM, f"{len(d.keys)} {_what(rule)}: {', '.join(d.keys)}"))
                 report.raised += 1
             elif d.kind == "extend" and d.alert is not None:
@@ -305,6 +304,8 @@ class RulesService:
                 report.reopened += int(d.reopen)
             elif d.kind == "suppressed":
                 report.suppressed += 1
+        for chunk in store.chunks(sorted(created.values())):  # a new alert's evidence: every hit, set-based
+            conn.execute(evidence_for_alerts(rule, as_of, chunk, now))
         store.insert_evidence(conn, evidence, now=now)
         store.insert_events(conn, events, now=now)
 
