@@ -17,13 +17,18 @@ from tests.factories import NOW
 DEMO_POLICY = Path(__file__).resolve().parents[2] / "fixtures" / "policy" / "demo-policy.yaml"
 
 
-@pytest.fixture
-def staff_hub(database_url: str, tmp_path: Path) -> Iterator[Hub]:
+def build_staff_hub(database_url: str, tmp_path: Path) -> Hub:
     """A migrated hub under the demo policy with a fresh audit signing key and a fixed clock."""
     key = tmp_path / "audit.key"
     create_signing_key(key)
     settings = Settings(database_url=database_url, policy_path=str(DEMO_POLICY), audit_key_path=str(key))
-    built = bootstrap(settings, clock=FixedClock(NOW), migrate_schema=True)
+    return bootstrap(settings, clock=FixedClock(NOW), migrate_schema=True)
+
+
+@pytest.fixture
+def staff_hub(database_url: str, tmp_path: Path) -> Iterator[Hub]:
+    """A migrated hub under the demo policy with a fresh audit signing key and a fixed clock."""
+    built = build_staff_hub(database_url, tmp_path)
     try:
         yield built
     finally:
