@@ -99,7 +99,9 @@ def _insert_records(
         | _values(row, key_id=key_id, feed_pk=feed_pk, now=now)
         for rid, row in plan.inserts.items()
     ]
-    statement = insert(records).returning(records.c.pk, records.c.record_id, sort_by_parameter_order=True)
+    # Mapped back by record_id (unique per partner), so the rows may come back in any order: that keeps SQLite on
+    # batched inserts (asking for parameter order makes SQLAlchemy insert one row at a time there).
+    statement = insert(records).returning(records.c.pk, records.c.record_id)
     return {r.record_id: r.pk for r in conn.execute(statement, params)}
 
 
