@@ -256,6 +256,31 @@ def subject_access_command(ctx: click.Context, person_id: str, out: Path, case_r
     click.echo(f"wrote {out}: {len(export['records'])} record(s), {len(export['accesses'])} access(es)")
 
 
+@click.command(name="restrict")
+@click.option("--person", "person_id", required=True, help="The hub's person id.")
+@click.option("--by", "marked_by", required=True, help="Who decided (a user id); recorded and audited.")
+@click.pass_context
+def restrict_command(ctx: click.Context, person_id: str, marked_by: str) -> None:
+    """Mark a person restricted (e.g. a protected address): hidden from all but the policy's named roles.
+
+    \b
+    Example:
+      aim hub restrict --person 1042 --by dpo
+    """
+    built = open_hub(ctx)
+    built.access.break_glass.restrict(person_id, marked_by=marked_by)
+    event = AuditEvent(
+        occurred_at=built.clock.now(),
+        actor=marked_by[:64],
+        action="restrict_subject",
+        outcome=Outcome.ALLOWED,
+        target=f"person:{person_id}",
+    )
+    with built.database.write() as conn:
+        store.append_in(conn, event)
+    click.echo(f"person {person_id} is restricted")
+
+
 @click.command(name="transparency")
 @click.option("--from", "period_start", required=True, callback=_date, help="First day (YYYY-MM-DD).")
 @click.option("--to", "period_end", required=True, callback=_date, help="Last day (YYYY-MM-DD).")
@@ -276,5 +301,5 @@ def register(main: click.Group) -> None:
     """Add this module's commands to the ``aim hub`` group of ``main``."""
     hub = main.commands["hub"]
     assert isinstance(hub, click.Group)
-    for command in (users, audit, purge_command, subject_access_command, transparency_command):
+    for command in (users, audit, purge_command, subject_access_command, restrict_command, transparency_command):
         hub.add_command(command)
