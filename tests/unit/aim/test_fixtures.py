@@ -5,19 +5,21 @@ One population of 3,000 people is generated per module; determinism and the CLI 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from aim.agent.encode import encode_extract
 from aim.agent.mapping import CANONICAL_COLUMNS
 from aim.cli import main
 from aim.fixtures import DEFAULT_AS_OF, generate_fixtures
 from aim.fixtures.interaction import WINDOW_DAYS
 from aim.fixtures.names import name_book
 from aim.fixtures.profile import PARTNERS, PARTNERS_BY_CODE, partner_table, profile_table
+from aim.keys import init_keys
 from aim.vocabulary import default_vocabulary
 from linkage.evaluate import evaluate
 from linkage.normalise import normalise_nhs_number, normalise_postcode, parse_date
@@ -248,6 +250,24 @@ def test_relationships_file_feeds_the_evaluation_of_false_merges(folder: Path, r
     result = evaluate(truth, links, relationships)
     assert result.false_merges.get("twin", 0) >= 1
     assert set(result.false_merges) == {"twin"}
+
+
+def test_the_partner_agent_encodes_almost_every_row(folder: Path, tmp_path: Path) -> None:
+    init_keys(directory=tmp_path / "keys")
+    now = datetime.combine(DEFAULT_AS_OF, time(23, 59), tzinfo=UTC)
+    read = rejected = 0
+    for spec in PARTNERS:
+        summary = encode_extract(
+            keys_dir=tmp_path / "keys",
+            partner=spec.code,
+            raw=folder / "raw" / f"{spec.code}.csv",
+            out=tmp_path / f"{spec.code}.feed",
+            now=now,
+        )
+        read += summary.read
+        rejected += summary.rejected
+    assert read > 1000
+    assert rejected <= read * 0.01, f"{rejected} of {read} rows rejected: errors should make rows hard, not invalid"
 
 
 def _files(folder: Path) -> dict[str, bytes]:
