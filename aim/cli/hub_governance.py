@@ -17,7 +17,7 @@ from aim.audit.reports import subject_access, transparency
 from aim.cli.hub import open_hub
 from aim.errors import InputError
 from aim.retention.purge import purge
-from governance import AuditEvent, Outcome, event_to_record
+from governance import AuditEvent, Outcome, Policy, PolicyError, event_to_record, load_policy, policy_diff
 
 
 def _date(_ctx: Any, _param: Any, value: str | None) -> date | None:
@@ -256,6 +256,50 @@ def subject_access_command(ctx: click.Context, person_id: str, out: Path, case_r
     click.echo(f"wrote {out}: {len(export['records'])} record(s), {len(export['accesses'])} access(es)")
 
 
+@click.group(name="policy")
+def policy() -> None:
+    """The DPO's access policy file: check it, compare two versions.
+
+    \b
+    Example:
+      aim hub policy diff policy-2026-10.yaml policy-2026-11.yaml
+    """
+
+
+@policy.command(name="check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def policy_check(path: Path) -> None:
+    """Validate a policy file; every problem is listed with its line, rule and fix.
+
+    \b
+    Example:
+      aim hub policy check fixtures/policy/demo-policy.yaml
+    """
+    loaded = _policy(path)
+    click.echo(f"{path}: valid; {len(loaded.role_ids)} roles, {len(loaded.purpose_ids)} purposes")
+
+
+@policy.command(name="diff")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def policy_diff_command(old: Path, new: Path) -> None:
+    """Print every decision (role x category x purpose) and setting that changes from OLD to NEW.
+
+    \b
+    Example:
+      aim hub policy diff policy-2026-10.yaml policy-2026-11.yaml
+    """
+    diff = policy_diff(_policy(old), _policy(new))
+    click.echo(diff.render() if diff else "no decision or setting changes")
+
+
+def _policy(path: Path) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise InputError(str(exc)) from None
+
+
 @click.command(name="restrict")
 @click.option("--person", "person_id", required=True, help="The hub's person id.")
 @click.option("--by", "marked_by", required=True, help="Who decided (a user id); recorded and audited.")
@@ -297,9 +341,21 @@ def transparency_command(ctx: click.Context, period_start: date, period_end: dat
     click.echo(json.dumps(report.to_data(), indent=2))
 
 
+GOVERNANCE_COMMANDS = ("users", "policy", "audit", "purge", "subject-access", "restrict", "transparency")
+"""The ``aim hub`` commands this module adds; each is documented in docs/audit.md."""
+
+
 def register(main: click.Group) -> None:
     """Add this module's commands to the ``aim hub`` group of ``main``."""
     hub = main.commands["hub"]
     assert isinstance(hub, click.Group)
-    for command in (users, audit, purge_command, subject_access_command, restrict_command, transparency_command):
+    for command in (
+        users,
+        policy,
+        audit,
+        purge_command,
+        subject_access_command,
+        restrict_command,
+        transparency_command,
+    ):
         hub.add_command(command)
