@@ -7,6 +7,7 @@ sink (e.g. :class:`governance.InMemoryAuditSink`) instead of the policy file and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,15 +22,19 @@ from aim.audit.signing import load_signing_key
 from aim.audit.store import DatabaseAuditSink
 from aim.clock import Clock, SystemClock
 from aim.errors import ConfigError
+from aim.identity.service import IdentityService
 from aim.ingest.inflight import InFlight
 from aim.ingest.service import FeedCommitted, IngestService
 from aim.partner.registry import PartnerRegistry
 from aim.rules.service import RulesService
+from aim.search import SearchService
 from aim.settings import Settings
 from aim.storage import migrate
 from aim.storage.database import Database
 from aim.storage.engine import make_engine
 from governance import AuditSink, CheckpointSigner, Policy, PolicyDecider, PolicyEngine, PolicyError, load_policy
+
+log = logging.getLogger("aim.bootstrap")
 
 
 @dataclass
@@ -47,6 +52,8 @@ class Hub:
     policy: Policy | None
     access: AccessControl
     audit_log: AuditLog
+    identity: IdentityService
+    search: SearchService
 
     def close(self) -> None:
         self.database.dispose()
@@ -58,6 +65,7 @@ def bootstrap(
     clock: Clock | None = None,
     migrate_schema: bool = False,
     on_committed: Callable[[FeedCommitted], None] | None = None,
+    link_after_commit: bool = True,
     decider: PolicyDecider | None = None,
     audit_sink: AuditSink | None = None,
     policy: Policy | None = None,
@@ -65,7 +73,8 @@ def bootstrap(
     """Build the hub from ``settings`` (read from the environment when not given).
 
     ``migrate_schema`` brings the database up to the latest migration first (``aim hub serve`` and ``init-db``).
-    ``on_committed`` is called after each feed commit: the hook the linkage step attaches to.
+    After each feed commit, identity resolution links what the feed changed (``link_after_commit``; tests of the
+    resolver step by step turn it off), then ``on_committed`` is called, then the rules run.
     ``policy`` defaults to the file at ``AIM_POLICY_PATH``; with none, every staff request is denied. ``decider``
     defaults to a :class:`~governance.PolicyEngine` over the policy; ``audit_sink`` to the database's audit log.
     """
@@ -79,9 +88,22 @@ def bootstrap(
     watchlist = WatchlistService(database=database, clock=clock, zone=settings.zone)
     rules.after_run.append(watchlist.notify)
 
+    identity = IdentityService(database=database, clock=clock, model_path=settings.linkage_model)
+
     def committed(event: FeedCommitted) -> None:
+        # Identity resolution first: the rules read the links it writes. The feed is committed whatever happens
+        # here; records left unlinked are linked by the next run (the next feed, 'aim hub link' or the nightly job).
+        if link_after_commit:
+            try:
+                identity.after_commit(event)
+            except Exception as exc:  # a linking failure must not fail the partner's committed feed
+                log.error(
+                    "identity resolution failed after feed %s (%s); 'aim hub link' re-runs it",
+                    event.feed_pk,
+                    type(exc).__name__,
+                )
         if on_committed is not None:
-            on_committed(event)  # identity resolution first: the rules read the links it writes
+            on_committed(event)
         rules.after_ingest(event)
 
     policy = policy or _load_policy(settings)
@@ -118,6 +140,8 @@ def bootstrap(
         policy=policy,
         access=access,
         audit_log=AuditLog(database=database, clock=clock, signer=audit_signer),
+        identity=identity,
+        search=SearchService(database=database, clock=clock, decider=decider, model_path=settings.linkage_model),
     )
 
 

@@ -6,7 +6,7 @@ schema comparisons, ``create_all`` in throwaway test databases.
 
 from __future__ import annotations
 
-from aim.storage import governance_tables, identity_tables, rules_tables
+from aim.storage import governance_tables, identity_tables, rules_tables, search_tables
 from aim.storage.tables import metadata
 
-__all__ = ["governance_tables", "identity_tables", "metadata", "rules_tables"]
+__all__ = ["governance_tables", "identity_tables", "metadata", "rules_tables", "search_tables"]

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from aim import __version__
 from aim.bootstrap import Hub, bootstrap
 from aim.settings import Settings
-from api.hub import alerts, errors, governance, review
+from api.hub import alerts, errors, governance, review, search
 from api.hub.routes import router
 
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.state.hub = hub
     errors.install(app)
     app.include_router(router)
-    for module in (review, alerts, governance):
+    for module in (review, alerts, governance, search):
         app.include_router(module.router)
     return app
 
