@@ -80,7 +80,8 @@ def _check_private(path: Path, *, directory: bool) -> None:
 
 def _write_keyset(directory: Path) -> KeySetInfo:
     key_id = new_key_id()
-    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Microseconds: a key rotated within the second it was made must still sort after it (list_keys).
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     secret = base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
     body = {"format": KEYSET_FORMAT, "key_id": key_id, "created": created, "secret": secret}
     _write_private(directory / f"{key_id}.json", json.dumps(body, indent=2) + "\n")
@@ -163,4 +164,5 @@ def list_keys(*, directory: Path) -> list[KeySetInfo]:
         _check_private(path, directory=False)
         body = json.loads(path.read_text(encoding="utf-8"))
         out.append(KeySetInfo(key_id=body["key_id"], created=body["created"], current=body["key_id"] == current))
-    return sorted(out, key=lambda info: (info.created, info.key_id))
+    # Equal times (second-precision files written before microseconds were kept): the current one is the newest.
+    return sorted(out, key=lambda info: (info.created, info.current, info.key_id))
