@@ -4,7 +4,7 @@
    per key; a key shared by more than ``max_block`` records (a very common name in a very common year) is skipped,
    as blocking skips an oversized block.
 2. Candidates under another key set, or not yet linked to a person, are left out.
-3. The model's blocking rules confirm each pair, the model scores it (term frequencies counted over the hub), and
+3. The model scores each pair (term frequencies counted over the hub), and
    the household guard holds a pair whose first name or date of birth differs below the link threshold.
 4. A record's band: ``strong`` at or above the model's upper threshold (or the same NHS number or local id),
    ``possible`` at or above the lower one; below that it is no match.
@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,11 +29,11 @@ from aim.search.views import POSSIBLE, STRONG
 from aim.storage.search_tables import search_keys
 from aim.storage.tables import links, record_tokens, records
 from linkage.batch import RecordBatch
-from linkage.blocking import BlockingRule, block
+from linkage.blocking import BlockingRule
 from linkage.fellegi_sunter import TermFrequencies
 from linkage.model import LinkageModel
 from linkage.scoring import guarded_weights, score_pairs, tf_fields
-from linkage.stored import token_head
+from linkage.stored import batch_from_stored, token_head
 
 MAX_BLOCK = 5_000
 _DETERMINISTIC = ("tk_nhs", "tk_local")
@@ -49,14 +50,14 @@ class Match:
 
 
 def candidates(conn: Connection, keys: Sequence[int], *, max_block: int = MAX_BLOCK) -> set[int]:
-    """The records filed under any of ``keys``, leaving out keys shared by more than ``max_block`` records."""
-    found: set[int] = set()
-    for key in keys:
-        query = select(search_keys.c.record_pk).where(search_keys.c.key == key).limit(max_block + 1)
-        pks = conn.execute(query).scalars().all()
-        if len(pks) <= max_block:
-            found.update(pks)
-    return found
+    """The records filed under any of ``keys`` (one statement), leaving out keys shared by more than ``max_block``."""
+    if not keys:
+        return set()
+    by_key: dict[int, list[int]] = defaultdict(list)
+    query = select(search_keys.c.key, search_keys.c.record_pk).where(search_keys.c.key.in_(list(keys)))
+    for key, record_pk in conn.execute(query):
+        by_key[int(key)].append(int(record_pk))
+    return {pk for pks in by_key.values() if len(pks) <= max_block for pk in pks}
 
 
 def linked(conn: Connection, pks: set[int], key_id: str) -> dict[int, int]:
@@ -115,21 +116,34 @@ def _token_bytes(value: str) -> bytes:
 
 
 def score(
-    model: LinkageModel,
-    rules: Sequence[BlockingRule],
-    query: RecordBatch,
-    pool: RecordBatch,
-    frequencies: dict[str, TermFrequencies],
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]]:
-    """The pool rows the rules pair with the query, their guarded weights, and whether a deterministic field agrees."""
-    pairs = block(rules, query, pool, max_block_pairs=max(model.max_block_pairs, len(pool)))
-    scored = score_pairs(model, query, pool, pairs.i, pairs.j, frequencies=frequencies)
+    model: LinkageModel, query: RecordBatch, pool: RecordBatch, frequencies: dict[str, TermFrequencies]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Each pool record's guarded weight against the query, and whether a deterministic field agrees.
+
+    Every pool record shares a blocking key with the query (that is how it was found), so each is a candidate pair;
+    a key collision only adds a pair the model scores low.
+    """
+    j = np.arange(len(pool), dtype=np.int64)
+    i = np.zeros(len(pool), dtype=np.int64)
+    scored = score_pairs(model, query, pool, i, j, frequencies=frequencies)
     weight = guarded_weights(model, scored)
-    same = np.zeros(len(pairs.j), dtype=np.bool_)
+    same = np.zeros(len(j), dtype=np.bool_)
     for name in _DETERMINISTIC:
-        left = query.tokens[name][pairs.i]
-        same |= (left != 0) & (left == pool.tokens[name][pairs.j])
-    return pairs.j, weight, same
+        left = query.tokens[name][i]
+        same |= (left != 0) & (left == pool.tokens[name])
+    return weight, same
+
+
+def query_batch(query: EncodedQuery) -> RecordBatch:
+    """The query as a one-record batch, built from raw bytes (cheaper than decoding base64 column by column)."""
+    blooms: dict[str, list[bytes | None]] = {}
+    tokens: list[tuple[int, str, bytes]] = []
+    for name, value in query.enc.items():
+        if name.startswith("bf_"):
+            blooms[name] = [base64.b64decode(value)]
+        else:
+            tokens.extend((0, name, _token_bytes(item)) for item in (value if isinstance(value, list) else [value]))
+    return batch_from_stored(1, blooms, tokens)
 
 
 def find_matches(
@@ -141,15 +155,15 @@ def find_matches(
     counts: TermCounts,
 ) -> list[Match]:
     """Every record matching ``query`` at least as a possible match, best first."""
-    batch = RecordBatch.from_encoded([query.enc])
+    batch = query_batch(query)
     person_of = linked(conn, candidates(conn, query_keys(batch, rules)), query.key_id)
     if not person_of:
         return []
     loaded = store.load_records(conn, person_of)
-    rows, weight, same = score(model, rules, batch, loaded.batch, counts.frequencies(conn, model, query))
+    weight, same = score(model, batch, loaded.batch, counts.frequencies(conn, model, query))
     upper, lower = model.thresholds.upper, model.thresholds.lower
     out = []
-    for row, w, det in zip(rows.tolist(), weight.tolist(), same.tolist(), strict=True):
+    for row, (w, det) in enumerate(zip(weight.tolist(), same.tolist(), strict=True)):
         if det or w >= upper:
             band = STRONG
         elif w >= lower:
