@@ -12,7 +12,19 @@ from typing import Any
 import click
 
 from aim import __version__
-from aim.cli import agent, agent_push, demo, evaluate, fixtures, hub, hub_governance, hub_identity, hub_rules, keys
+from aim.cli import (
+    agent,
+    agent_push,
+    demo,
+    evaluate,
+    fixtures,
+    hub,
+    hub_governance,
+    hub_identity,
+    hub_rules,
+    keys,
+    portal,
+)
 from aim.errors import AimError
 
 
@@ -38,5 +50,6 @@ def main() -> None:
     """
 
 
-for _module in (agent, agent_push, hub, hub_identity, hub_rules, hub_governance, keys, fixtures, evaluate, demo):
+_GROUPS = (agent, agent_push, hub, hub_identity, hub_rules, hub_governance, keys, fixtures, evaluate, demo, portal)
+for _module in _GROUPS:
     _module.register(main)
