@@ -12,6 +12,7 @@ address and postcode form one comparison, so that a shared household counts once
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from linkage.comparison import Comparison, Condition, Cross, Level
@@ -163,3 +164,17 @@ def default_comparisons() -> tuple[Comparison, ...]:
     """The comparisons AIM scores with, limited to the fields :mod:`linkage.schema` defines today."""
     made = (first_name(), last_name(), date_of_birth(), gender(), address(), nhs_number())
     return tuple(c for c in map(_available, made) if c is not None)
+
+
+DEFAULT_JOINT_TF = (("first_name", "last_name"),)
+
+
+def joint_tf_for(comparisons: Sequence[Comparison]) -> tuple[tuple[str, ...], ...]:
+    """The default joint term-frequency groups (first and last name) that ``comparisons`` can carry.
+
+    First and last names are not independent (families, and names that go together within a community), so the
+    share of people called "Sunil Shah" is far above the share called "Sunil" times the share called "Shah"; the
+    per-name adjustments alone overrate agreement on a common full name.
+    """
+    adjusted = {c.name for c in comparisons if any(level.tf for level in c.levels)}
+    return tuple(group for group in DEFAULT_JOINT_TF if set(group) <= adjusted)

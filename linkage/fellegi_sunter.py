@@ -230,6 +230,34 @@ class TermFrequencies:
         total = max(len(present), 1)
         return cls(values, counts / total, 1.0 / total)
 
+    @classmethod
+    def of_people(cls, tokens: NDArray[np.uint64], telling: Sequence[NDArray[np.uint64]]) -> TermFrequencies:
+        """Count each value once per person holding it, as far as the records tell people apart.
+
+        Records of one person repeat a value as often as the person is recorded, so counting records makes a
+        well-recorded person's name look common. Here a value counts as many people as it has distinct ``telling``
+        tokens in *every* telling field (the fewest over the fields): with the year and the day and month of birth,
+        two namesakes born on different dates count two, while one person whose year of birth was once mistyped
+        (same day and month) counts one. A value seen with no telling token counts one.
+
+        Args:
+            tokens: the values to count (0, meaning missing, is left out).
+            telling: tokens that tell people apart, one array per field, per record (0 where missing).
+        """
+        present = tokens != 0
+        values = np.unique(tokens[present])
+        people = np.full(len(values), np.iinfo(np.int64).max, dtype=np.int64)
+        for column in telling:
+            known = present & (column != 0)
+            pairs = np.unique(np.stack([tokens[known], column[known]], axis=1), axis=0)
+            held, counts = np.unique(pairs[:, 0], return_counts=True)
+            seen = np.zeros(len(values), dtype=np.int64)
+            seen[np.searchsorted(values, held)] = counts
+            people = np.minimum(people, seen)
+        people = np.maximum(people, 1)
+        total = max(int(people.sum()), 1)
+        return cls(values, people / total, 1.0 / total)
+
     def share(self, tokens: NDArray[np.uint64], floor: float) -> F64:
         """The share of each token's value; a value not seen gets ``floor``."""
         if len(self.values) == 0:

@@ -85,7 +85,11 @@ class LinkageModel:
         thresholds: the decision thresholds on the match weight.
         blocking: the blocking rules.
         max_block_pairs: the size above which a block is skipped.
-        tf_max_bits: the largest term-frequency adjustment either way, in bits.
+        tf_max_bits: the largest term-frequency adjustment either way, in bits (per comparison; a joint
+            adjustment over several comparisons is clipped to this times their number).
+        joint_tf: groups of comparisons whose term-frequency adjustments are made on the combination of their
+            values when all of them agree at their adjusted level (for example first and last name: "Sunil Shah" is
+            far commoner than the shares of "Sunil" and of "Shah" multiplied suggest).
         encoding: the encoding profile the model was trained on (see :mod:`linkage.schema`).
         trained_on: what the model was estimated from (record and pair counts, seed, EM iterations, date, ...).
     """
@@ -97,6 +101,7 @@ class LinkageModel:
     blocking: tuple[BlockingRule, ...]
     max_block_pairs: int = DEFAULT_MAX_BLOCK_PAIRS
     tf_max_bits: float = 4.0
+    joint_tf: tuple[tuple[str, ...], ...] = ()
     encoding: str = ENCODING_PROFILE
     trained_on: Mapping[str, Any] = field(default_factory=dict)
 
@@ -108,8 +113,22 @@ class LinkageModel:
             problems.append(f"prior must lie strictly between 0 and 1, got {self.prior!r}")
         if self.thresholds.lower > self.thresholds.upper:
             problems.append("thresholds: lower must not exceed upper")
+        problems += self._joint_tf_problems()
         if problems:
             raise ModelError("invalid linkage model:\n  " + "\n  ".join(problems))
+
+    def _joint_tf_problems(self) -> list[str]:
+        adjusted = {c.comparison.name for c in self.comparisons if any(lv.tf for lv in c.comparison.levels)}
+        out = []
+        for index, group in enumerate(self.joint_tf):
+            if len(group) < 2 or len(set(group)) != len(group):
+                out.append(f"joint_tf[{index}]: name two or more different comparisons, got {list(group)}")
+            out += [
+                f"joint_tf[{index}]: comparison {name!r} has no term-frequency adjusted level; name one that has"
+                for name in group
+                if name not in adjusted
+            ]
+        return out
 
     @property
     def n_levels(self) -> list[int]:
@@ -152,6 +171,7 @@ class LinkageModel:
             "prior": self.prior,
             "thresholds": {"upper": self.thresholds.upper, "lower": self.thresholds.lower},
             "tf_max_bits": self.tf_max_bits,
+            **({"joint_tf": [list(group) for group in self.joint_tf]} if self.joint_tf else {}),
             "max_block_pairs": self.max_block_pairs,
             "comparisons": [_comparison_to_dict(c) for c in self.comparisons],
             "blocking": [_rule_to_dict(r) for r in self.blocking],
@@ -238,6 +258,7 @@ _TOP_KEYS = {
     "prior",
     "thresholds",
     "tf_max_bits",
+    "joint_tf",
     "max_block_pairs",
     "comparisons",
     "blocking",
@@ -277,6 +298,7 @@ class _ModelReader:
             "max_block_pairs", data.get("max_block_pairs", DEFAULT_MAX_BLOCK_PAIRS), int, "an integer"
         )
         encoding = self._need("encoding", data.get("encoding", ENCODING_PROFILE), str, "a text")
+        joint_tf = self._joint_tf(data.get("joint_tf", []))
         trained_on = self._need("trained_on", data.get("trained_on", {}), Mapping, "a mapping")
         if self.problems:
             raise ModelError("invalid linkage model file:\n  " + "\n  ".join(self.problems))
@@ -288,6 +310,7 @@ class _ModelReader:
             blocking=tuple(blocking),
             max_block_pairs=max_pairs,
             tf_max_bits=float(tf_max_bits),
+            joint_tf=joint_tf,
             encoding=encoding,
             trained_on=dict(trained_on),
         )
@@ -297,6 +320,13 @@ class _ModelReader:
             self.problems.append(f"{where}: must be a non-empty list")
             return []
         return [read_one(f"{where}[{index}]", item) for index, item in enumerate(value)]
+
+    def _joint_tf(self, value: Any) -> tuple[tuple[str, ...], ...]:
+        groups = value if isinstance(value, list) else None
+        if groups is None or not all(isinstance(g, list) and all(isinstance(n, str) for n in g) for g in groups):
+            self.problems.append("joint_tf: must be a list of lists of comparison names")
+            return ()
+        return tuple(tuple(group) for group in groups)
 
     def _thresholds(self, value: Any) -> Thresholds:
         if not isinstance(value, Mapping):

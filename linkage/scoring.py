@@ -12,7 +12,7 @@ and ``find_candidates(model, feed)`` (no right side) for the pairs within the fe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,18 +46,66 @@ class ScoredPairs:
 
 
 def tf_fields(model: LinkageModel) -> set[str]:
-    """The token fields the model's term-frequency adjustments read."""
+    """The token fields the model's term-frequency adjustments read (one frequency table each)."""
     return {level.tf for c in model.comparisons for level in c.comparison.levels if level.tf is not None}
 
 
+def _tf_level(model: LinkageModel, name: str) -> tuple[int, int, str]:
+    """The position, adjusted level and token field of the comparison called ``name``."""
+    for k, cm in enumerate(model.comparisons):
+        if cm.comparison.name == name:
+            for index, level in enumerate(cm.comparison.levels):
+                if level.tf is not None:
+                    return k, index, level.tf
+    raise KeyError(name)  # LinkageModel refuses a joint_tf group naming such a comparison
+
+
+def joint_tf_fields(model: LinkageModel) -> dict[str, tuple[str, ...]]:
+    """The joint frequency tables the model's ``joint_tf`` groups read: table name -> the token fields combined.
+
+    The hub counts each table as ``TermFrequencies.of(combine_tokens([tokens[f] for f in fields]))`` over its
+    records (or by grouping on the fields' tokens together), under the table's name.
+    """
+    out = {}
+    for group in model.joint_tf:
+        fields = tuple(_tf_level(model, name)[2] for name in group)
+        out["+".join(fields)] = fields
+    return out
+
+
+JOINT_TF_MIN_PEOPLE = 2
+JOINT_TF_TELLING = ("tk_dob_y", "tk_dob_md")
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_PRESENT = np.uint64(1 << 63)
+
+
+def combine_tokens(columns: Sequence[NDArray[np.uint64]]) -> NDArray[np.uint64]:
+    """One token per record for a combination of token fields (0 where any of them is missing).
+
+    Order matters (first name "Shah", last name "Sunil" is another combination). The result is as opaque as the
+    tokens it is made of: it is a function of keyed tokens only.
+    """
+    combined = np.zeros(len(columns[0]), dtype=np.uint64)
+    present = np.ones(len(columns[0]), dtype=np.bool_)
+    for column in columns:
+        combined = (combined ^ column) * _MIX
+        combined ^= combined >> np.uint64(29)
+        present &= column != 0
+    return np.where(present, combined | _PRESENT, np.uint64(0))
+
+
 def term_frequencies(model: LinkageModel, records: RecordBatch) -> dict[str, TermFrequencies]:
-    """How common each value of the adjusted fields is among ``records`` (the hub's population).
+    """How common each value of the adjusted fields (and of their joint combinations) is among ``records``.
 
     Args:
         model: the model whose levels name the fields to count.
         records: the population to count over; for the hub, every record it holds plus the new feed.
     """
-    return {name: TermFrequencies.of(records.tokens[name]) for name in sorted(tf_fields(model))}
+    out = {name: TermFrequencies.of(records.tokens[name]) for name in sorted(tf_fields(model))}
+    for name, fields in joint_tf_fields(model).items():
+        combined = combine_tokens([records.tokens[f] for f in fields])
+        out[name] = TermFrequencies.of_people(combined, [records.tokens[f] for f in JOINT_TF_TELLING])
+    return out
 
 
 def find_candidates(model: LinkageModel, left: RecordBatch, right: RecordBatch | None = None) -> Candidates:
@@ -71,14 +119,27 @@ def find_candidates(model: LinkageModel, left: RecordBatch, right: RecordBatch |
     return block(model.blocking, left, right, max_block_pairs=model.max_block_pairs)
 
 
+def _told_apart(left: RecordBatch, right: RecordBatch, i: NDArray[np.int64], j: NDArray[np.int64]) -> NDArray[np.int64]:
+    """1 where the pair's own two records would count as two people in the joint table, else 0."""
+    apart = np.ones(len(i), dtype=np.bool_)
+    for name in JOINT_TF_TELLING:
+        a, b = left.tokens[name][i], right.tokens[name][j]
+        apart &= (a != 0) & (b != 0) & (a != b)
+    return apart.astype(np.int64)
+
+
 def _tf_adjust(
     model: LinkageModel,
     gamma: Gamma,
-    left: RecordBatch,
-    i: NDArray[np.int64],
+    pairs: tuple[RecordBatch, RecordBatch, NDArray[np.int64], NDArray[np.int64]],
     frequencies: Mapping[str, TermFrequencies],
 ) -> F64:
-    adjust = np.zeros(len(gamma), dtype=np.float64)
+    """Term-frequency adjustments: per comparison, then replaced by the joint one where a ``joint_tf`` group agrees.
+
+    A joint table missing from ``frequencies`` leaves the per-comparison adjustments as they are.
+    """
+    left, right, i, j = pairs
+    adjust = np.zeros(gamma.shape, dtype=np.float64)
     for k, cm in enumerate(model.comparisons):
         for index, level in enumerate(cm.comparison.levels):
             table = frequencies.get(level.tf) if level.tf is not None else None
@@ -86,8 +147,23 @@ def _tf_adjust(
                 continue
             rows = np.flatnonzero(gamma[:, k] == index)
             shares = table.share(left.tokens[level.tf][i[rows]], table.floor)
-            adjust[rows] = tf_adjustment(cm.u[index], shares, model.tf_max_bits)
-    return adjust
+            adjust[rows, k] = tf_adjustment(cm.u[index], shares, model.tf_max_bits)
+    for group, (name, fields) in zip(model.joint_tf, joint_tf_fields(model).items(), strict=True):
+        table = frequencies.get(name)
+        if table is None:
+            continue
+        places = [_tf_level(model, c) for c in group]
+        rows = np.flatnonzero(np.logical_and.reduce([gamma[:, k] == index for k, index, _ in places]))
+        tokens = combine_tokens([left.tokens[f][i[rows]] for f in fields])
+        shares = table.share(tokens, table.floor)
+        shared = shares / table.floor - _told_apart(left, right, i[rows], j[rows]) >= JOINT_TF_MIN_PEOPLE
+        rows, tokens, shares = rows[shared], tokens[shared], shares[shared]
+        u = float(np.prod([model.comparisons[k].u[index] for k, index, _ in places]))
+        columns = np.array([k for k, _, _ in places], dtype=np.int64)
+        adjust[np.ix_(rows, columns)] = 0.0
+        adjust[rows, columns[0]] = tf_adjustment(u, shares, model.tf_max_bits * len(group))
+    total: F64 = adjust.sum(axis=1)
+    return total
 
 
 def score_pairs(
@@ -113,7 +189,7 @@ def score_pairs(
     gamma = compare([c.comparison for c in model.comparisons], left, right, i64, j64)
     weight = model.match_weights(gamma)
     if frequencies:
-        weight += _tf_adjust(model, gamma, left, i64, frequencies)
+        weight += _tf_adjust(model, gamma, (left, right, i64, j64), frequencies)
     return ScoredPairs(i64, j64, gamma, weight)
 
 

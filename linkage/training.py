@@ -18,7 +18,7 @@ import numpy as np
 from linkage.batch import RecordBatch
 from linkage.blocking import DEFAULT_MAX_BLOCK_PAIRS, BlockingRule, block, default_rules
 from linkage.comparison import Comparison, check_comparisons, compare
-from linkage.comparison_library import default_comparisons
+from linkage.comparison_library import default_comparisons, joint_tf_for
 from linkage.errors import ModelError
 from linkage.fellegi_sunter import (
     F64,
@@ -182,6 +182,7 @@ def train(
     u_pairs: int = DEFAULT_U_PAIRS,
     seed: int = 0,
     metadata: Mapping[str, Any] | None = None,
+    joint_tf: Sequence[Sequence[str]] | None = None,
 ) -> Training:
     """Estimate ``m``, ``u`` and the prior for ``comparisons`` from the records themselves.
 
@@ -198,6 +199,8 @@ def train(
         u_pairs: how many random pairs to draw for ``u``.
         seed: random seed for the pairs, so training repeats exactly.
         metadata: more facts to record under ``trained_on`` (the data set's name, say).
+        joint_tf: groups of comparisons adjusted by the frequency of their values together; ``None`` for the
+            defaults the comparisons allow (first and last name, see :func:`linkage.comparison_library.joint_tf_for`).
 
     Returns:
         The model and the EM results (iterations, convergence) behind it.
@@ -249,6 +252,7 @@ def train(
         thresholds=thresholds,
         blocking=rules,
         max_block_pairs=max_block_pairs,
+        joint_tf=joint_tf_for(comparisons) if joint_tf is None else tuple(tuple(g) for g in joint_tf),
         trained_on=trained_on,
     )
     return Training(model=model, sessions=sessions, candidate_pairs=len(candidates), random_pairs=u_pairs)
