@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def push(
         retry=RetryPolicy(deadline_s=retry_for),
         on_retry=lambda message: click.echo(message, err=True),
     )
-    with tqdm(total=rows, unit="row", disable=not progress, file=click.get_text_stream("stderr")) as bar:
+    with tqdm(total=rows, unit="row", disable=not progress, file=sys.stderr) as bar:
         try:
             receipt = push_feed(feed, client=client, batch_rows=batch_rows, progress=bar.update)
         finally:
