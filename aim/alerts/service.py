@@ -261,7 +261,7 @@ def _alert(row: Any) -> Alert:
         status=row["status"],
         window_start=row["window_start"],
         window_end=row["window_end"],
-        partners=tuple(json.loads(row["seen"])),
+        partners=tuple(sorted(json.loads(row["seen"]))),
         assigned_to=row["assigned_to"],
         snoozed_until=row["snoozed_until"],
         outcome=row["outcome"],

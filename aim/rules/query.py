@@ -88,8 +88,9 @@ def qualifying(rule: Rule, as_of: date, person_pks: Sequence[int] | None = None)
     )
 
 
-def evidence_for_alerts(rule: Rule, as_of: date, alert_pks: Sequence[int], now: datetime) -> Any:
-    """INSERT ... SELECT of every counting interaction in the window into the evidence of the new alerts given."""
+def evidence_for_alerts(rule: Rule, as_of: date, after_pk: int, now: datetime) -> Any:
+    """INSERT ... SELECT of every counting interaction in the window into the evidence of this rule's new alerts
+    (those numbered after ``after_pk``: a run holds the rules lock, so no other run raises any meanwhile)."""
     columns = ["alert_pk", "record_pk", "partner_code", "partner_type", "flag", "interaction_date", "added_at"]
     source = (
         select(
@@ -102,7 +103,12 @@ def evidence_for_alerts(rule: Rule, as_of: date, alert_pks: Sequence[int], now: 
         )
         .add_columns(literal(now, UTCDateTime()))
         .select_from(_joined().join(alerts, alerts.c.person_pk == links.c.person_pk))  # type: ignore[attr-defined]
-        .where(and_(*_conditions(rule, as_of, None)), alerts.c.pk.in_(alert_pks))
+        .where(
+            and_(*_conditions(rule, as_of, None)),
+            alerts.c.pk > after_pk,
+            alerts.c.rule_id == rule.id,
+            alerts.c.mode == (rule.mode or "live"),
+        )
     )
     return alert_evidence.insert().from_select(columns, source)
 

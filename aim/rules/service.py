@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
 from aim.clock import Clock, local_today
 from aim.ingest.service import FeedCommitted
-from aim.rules import store
+from aim.rules import raising, store
 from aim.rules.decision import Decision, decide
 from aim.rules.errors import RuleFileError, UnknownRuleError
 from aim.rules.loader import load_rules
@@ -226,86 +226,57 @@ class RulesService:
                 )
 
     def _evaluate(self, conn: Connection, rule: Rule, as_of: date, scope: list[int] | None, now: datetime) -> RunReport:
-        mode = rule.mode or "live"
-        report = RunReport(rule.id, rule.version, mode)
-        by_person: dict[int, list[Hit]] = defaultdict(list)
-        for hit in hits(conn, rule, as_of, scope):
-            by_person[hit.person_pk].append(hit)
-        report.qualifying = len(by_person)
-        if not by_person:
-            return report
-        persons = list(by_person)
-        states = store.alert_states(conn, rule_id=rule.id, mode=mode, person_pks=persons)
-        open_persons = (
-            store.persons_with_open_alerts(conn, mode=mode, person_pks=persons)
-            if rule.suppression.skip_if_open
-            else set()
-        )
-        watched = store.watched_persons(conn, person_pks=persons) if rule.suppression.skip_if_watched else set()
-        decisions = {
-            person: decide(
-                rule,
-                as_of,
-                person_hits,
-                states.get(person, []),
-                has_open_alert=person in open_persons,
-                watched=person in watched,
-            )
-            for person, person_hits in by_person.items()
-        }
-        self._apply(conn, rule, mode=mode, as_of=as_of, decisions=decisions, report=report, now=now)
+        """Decide in the database: count the suppressed, raise the new alerts set-based; read into Python only the
+        persons whose current alert (episode) has interactions it does not hold yet."""
+        report = RunReport(rule.id, rule.version, rule.mode or "live")
+        held: list[int] = []
+        to_raise = 0
+        parts: list[list[int] | None] = [None] if scope is None else [list(c) for c in store.chunks(scope, 5000)]
+        for part in parts:
+            for person, has_episode, is_suppressed in conn.execute(raising.classify(rule, as_of, part)):
+                report.qualifying += 1
+                if has_episode:
+                    held.append(person)
+                elif is_suppressed:
+                    report.suppressed += 1
+                else:
+                    to_raise += 1
+        if held:
+            self._add_to_episodes(conn, rule, as_of, sorted(held), report=report, now=now)
+        if not to_raise:
+            return report  # the steady nightly case: one pass over the window and nothing read into Python
+        before = conn.execute(raising.last_alert_pk()).scalar_one()
+        for part in parts:
+            conn.execute(raising.raise_alerts(rule, as_of, part, now))
+        after = conn.execute(raising.last_alert_pk()).scalar_one()
+        if after > before:
+            for part in parts:  # the events name the keys read from the window, so before the evidence is written
+                conn.execute(raising.raised_events(rule, as_of, part, before, now))
+            conn.execute(evidence_for_alerts(rule, as_of, before, now))
+            report.raised = conn.execute(
+                select(func.count()).where(
+                    alerts.c.pk > before, alerts.c.rule_id == rule.id, alerts.c.mode == report.mode
+                )
+            ).scalar_one()
         return report
 
-    def _apply(
-        self,
-        conn: Connection,
-        rule: Rule,
-        *,
-        mode: str,
-        as_of: date,
-        decisions: dict[int, Decision],
-        report: RunReport,
-        now: datetime,
+    def _add_to_episodes(
+        self, conn: Connection, rule: Rule, as_of: date, persons: list[int], *, report: RunReport, now: datetime
     ) -> None:
-        start, end = rule.window.bounds(as_of)
-        new_alerts = [
-            {
-                "rule_id": rule.id,
-                "rule_version": rule.version,
-                "action": rule.action,
-                "mode": mode,
-                "person_pk": person,
-                "severity": rule.severity,
-                "queue": rule.queue,
-                "distinct_by": rule.distinct_by,
-                "threshold": rule.threshold,
-                "status": "new",
-                "window_start": start,
-                "window_end": end,
-                "seen": json.dumps(list(d.new_keys)),
-                "raised_at": now,
-                "updated_at": now,
-            }
-            for person, d in sorted(decisions.items())
-            if d.kind == "raise"
-        ]
-        created = store.insert_alerts(conn, new_alerts)
+        """Add the new interactions to each person's current alert, re-opening it for a partner not seen before."""
+        by_person: dict[int, list[Hit]] = defaultdict(list)
+        for hit in hits(conn, rule, as_of, persons):
+            by_person[hit.person_pk].append(hit)
+        states = store.alert_states(conn, rule_id=rule.id, mode=report.mode, person_pks=persons)
         evidence: list[tuple[int, Hit]] = []
         events: list[store.EventRow] = []
-        for person, d in decisions.items():
-            if d.kind == "raise":
-                pk = created[person]
-                events.append((pk, "raised", SYSTEM, f"{len(d.keys)} {_what(rule)}: {', '.join(d.keys)}"))
-                report.raised += 1
-            elif d.kind == "extend" and d.alert is not None:
+        for person, person_hits in sorted(by_person.items()):
+            d = decide(rule, as_of, person_hits, states.get(person, []))
+            if d.kind == "extend" and d.alert is not None:
                 evidence += [(d.alert.pk, hit) for hit in d.hits]
                 events += self._extend(conn, d, as_of, now)
                 report.extended += 1
                 report.reopened += int(d.reopen)
-            elif d.kind == "suppressed":
-                report.suppressed += 1
-        for chunk in store.chunks(sorted(created.values())):  # a new alert's evidence: every hit, set-based
-            conn.execute(evidence_for_alerts(rule, as_of, chunk, now))
         store.insert_evidence(conn, evidence, now=now)
         store.insert_events(conn, events, now=now)
 

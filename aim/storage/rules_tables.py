@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 
-from aim.storage.tables import DERIVED_FROM_RECORD, metadata
+from aim.storage.tables import DERIVED_FROM_RECORD, links, metadata, records
 from aim.storage.types import BigKey, UTCDateTime
 
 __all__ = [
@@ -130,3 +130,8 @@ notifications = Table(
 # Evidence is derived from one record: ingest deletes it when the record is corrected or deleted.
 if alert_evidence not in DERIVED_FROM_RECORD:
     DERIVED_FROM_RECORD.append(alert_evidence)
+
+# What a rule's window reads, so that it is answered from the indexes alone: the interactions of a date range with
+# their partner and flag (the record's pk rides along on both databases' index entries), and each one's person.
+Index("ix_records_window", records.c.interaction_date, records.c.partner_pk, records.c.flag, records.c.pk)
+Index("ix_links_record_person", links.c.record_pk, links.c.person_pk)

@@ -34,6 +34,8 @@ def upgrade() -> None:
     )
     _alerts()
     _watchlist()
+    op.create_index("ix_records_window", "records", ["interaction_date", "partner_pk", "flag", "pk"], unique=False)
+    op.create_index("ix_links_record_person", "links", ["record_pk", "person_pk"], unique=False)
 
 
 def _alerts() -> None:
@@ -157,5 +159,7 @@ def _watchlist() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_links_record_person", table_name="links")
+    op.drop_index("ix_records_window", table_name="records")
     for table in ("notifications", "watchlist", "alert_events", "alert_evidence", "alerts", "rule_versions"):
         op.drop_table(table)
