@@ -26,6 +26,7 @@ from aim.identity.service import IdentityService
 from aim.ingest.inflight import InFlight
 from aim.ingest.service import FeedCommitted, IngestService
 from aim.partner.registry import PartnerRegistry
+from aim.rules.loader import rules_directory
 from aim.rules.service import RulesService
 from aim.search import SearchService
 from aim.settings import Settings
@@ -84,7 +85,8 @@ def bootstrap(
     if migrate_schema:
         migrate.upgrade(engine)
     database = Database(engine)
-    rules = RulesService(database=database, clock=clock, zone=settings.zone, rules_dir=Path(settings.rules_dir))
+    rules_dir = rules_directory(settings.rules_dir)
+    rules = RulesService(database=database, clock=clock, zone=settings.zone, rules_dir=rules_dir)
     watchlist = WatchlistService(database=database, clock=clock, zone=settings.zone)
     rules.after_run.append(watchlist.notify)
 

@@ -31,7 +31,7 @@ class Settings:
     timezone: str = "Europe/London"
     hub_host: str = "127.0.0.1"
     hub_port: int = 8700
-    rules_dir: str = "fixtures/rules"  # the directory of rule files (docs/rules.md)
+    rules_dir: str = ""  # the directory of rule files (docs/rules.md); empty: the default rules shipped with AIM
     linkage_model: str = ""  # a model file from 'aim hub train'; empty: the default model shipped with AIM
     policy_path: str = ""
     audit_key_path: str = "var/aim/audit-signing.key"

@@ -10,7 +10,7 @@ import click
 
 from aim.bootstrap import Hub
 from aim.cli.hub import open_hub
-from aim.rules.loader import load_rule_file, load_rules
+from aim.rules.loader import load_rule_file, load_rules, rules_directory
 from aim.rules.model import Rule
 from aim.rules.schedule import schedule_nightly
 from aim.settings import Settings
@@ -83,7 +83,7 @@ def list_rules(ctx: click.Context, rules_dir: Path | None) -> None:
       aim hub rules list
     """
     settings: Settings = ctx.find_object(Settings) or Settings.from_env()
-    for rule in load_rules(rules_dir or Path(settings.rules_dir)):
+    for rule in load_rules(rules_dir or rules_directory(settings.rules_dir)):
         click.echo(
             f"{rule.id}\tv{rule.version}\t{rule.status}\t>= {rule.threshold} distinct {rule.distinct_by} in "
             f"{rule.window.days} days\t{rule.action}\t{rule.severity}\t{rule.queue}"

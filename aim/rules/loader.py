@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aim.errors import ConfigError
 from aim.rules.errors import RuleFileError
 from aim.rules.model import (
     ACTIONS,
@@ -61,6 +62,27 @@ def load_rule_file(path: Path, *, vocabulary: Vocabulary | None = None) -> Rule:
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleFileError(f"{path}: cannot read the rule file ({exc}): give a UTF-8 YAML file") from None
     return parse_rule(text, source=str(path), vocabulary=vocabulary)
+
+
+DEFAULT_RULES_DIR = Path(__file__).resolve().parent / "default"
+
+
+def rules_directory(configured: str) -> Path:
+    """The rules directory a hub reads: ``AIM_RULES_DIR`` when set, else the default rules shipped with AIM.
+
+    Raises:
+        ConfigError: the configured directory does not exist.
+    """
+    if not configured.strip():
+        return DEFAULT_RULES_DIR
+    directory = Path(configured).expanduser()
+    if not directory.is_dir():
+        raise ConfigError(
+            f"AIM_RULES_DIR={configured!r}: no such directory (resolved to {directory.resolve()}): give the absolute "
+            f"path of a directory of rule files, or unset AIM_RULES_DIR to use the rules shipped with AIM "
+            f"({DEFAULT_RULES_DIR})"
+        )
+    return directory
 
 
 def load_rules(directory: Path, *, vocabulary: Vocabulary | None = None) -> list[Rule]:
