@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from aim.clock import Clock, local_today
 from aim.errors import NotFoundError
 from aim.rules import store
-from aim.rules.errors import LifecycleError
+from aim.rules.errors import LifecycleConflictError, LifecycleError
 from aim.storage.database import Database
 from aim.storage.rules_tables import alert_events, alert_evidence, alerts
 from aim.vocabulary import default_vocabulary
@@ -233,7 +233,7 @@ class AlertService:
         with self._db.write() as conn:
             row = self._row(conn, alert_pk)
             if row["status"] not in allowed:
-                raise LifecycleError(
+                raise LifecycleConflictError(
                     f"alert {alert_pk} is {row['status']}: it can be {kind} only when {' or '.join(allowed)}"
                 )
             now = self._clock.now()

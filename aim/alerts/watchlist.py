@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from aim.clock import Clock, local_today
 from aim.errors import NotFoundError
 from aim.rules import store
-from aim.rules.errors import LifecycleError
+from aim.rules.errors import LifecycleConflictError, LifecycleError
 from aim.storage.database import Database
 from aim.storage.rules_tables import notifications, watchlist
 from aim.storage.tables import links, partners, persons, records
@@ -74,7 +74,7 @@ class WatchlistService:
                 )
             ).first()
             if active is not None:
-                raise LifecycleError(
+                raise LifecycleConflictError(
                     f"person {person_pk} is already on {team}'s watch list (entry {active[0]}): renew it"
                 )
             pk = conn.execute(
@@ -218,7 +218,7 @@ class WatchlistService:
         with self._db.write() as conn:
             row = self._row(conn, entry_pk)
             if row["status"] not in allowed:
-                raise LifecycleError(
+                raise LifecycleConflictError(
                     f"watch-list entry {entry_pk} is {row['status']}: only {' or '.join(allowed)} ones"
                 )
             if allow_expired:

@@ -3,7 +3,8 @@
 AimError (aim.errors)
 ├── InputError
 │   ├── RuleFileError      a rule file breaks the rule language; carries every problem found, located
-│   └── LifecycleError     an alert or watch-list change the lifecycle does not allow (e.g. close without outcome)
+│   └── LifecycleError     an alert or watch-list change that lacks what it needs (e.g. close without outcome)
+│       └── LifecycleConflictError  the change does not fit the current state (e.g. closing a closed alert)
 └── NotFoundError
     └── UnknownRuleError   a rule id that no rule file declares
 """
@@ -28,3 +29,8 @@ class LifecycleError(InputError):
 
 class UnknownRuleError(NotFoundError):
     """Raised when a rule id is asked for that no loaded rule file declares."""
+
+
+class LifecycleConflictError(LifecycleError):
+    """Raised when a change conflicts with the alert's or entry's current state (closing a closed alert, renewing a
+    removed entry, adding a person already on the team's list): the request is sound, the state has moved on."""

@@ -17,6 +17,7 @@ from aim.access.errors import AccessDeniedError, NotSignedInError
 from aim.errors import AimError, ConfigError, InputError, NotFoundError
 from aim.ingest.errors import FeedConflictError, InFlightError
 from aim.partner.errors import AuthenticationError, NotPermittedError
+from aim.rules.errors import LifecycleConflictError
 
 log = logging.getLogger("aim.api.hub")
 
@@ -37,6 +38,7 @@ STATUS: tuple[tuple[type[AimError], int, str], ...] = (
     (AccessDeniedError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
     (InFlightError, 409, "in_flight"),
+    (LifecycleConflictError, 409, "conflict"),
     (BodyTooLargeError, 413, "too_large"),
     (MediaTypeError, 415, "unsupported_media_type"),
     (FeedConflictError, 422, "conflict"),

@@ -57,6 +57,10 @@ def test_lead_works_an_alert_through_its_lifecycle(world: World, client: TestCli
     assert "is not an outcome code" in refused.json()["detail"]
     closed = client.post(f"{base}/close", headers=lead, json={"outcome": "already_known", "note": "Known to CSC"})
     assert closed.json()["status"] == "closed"
+    again = client.post(f"{base}/close", headers=lead, json={"outcome": "already_known", "note": "Known to CSC"})
+    assert again.status_code == 409  # a lifecycle conflict, not an invalid request
+    assert again.json()["error"] == "conflict"
+    assert "is closed: it can be closed only when" in again.json()["detail"]
     assert client.post(f"{base}/reopen", headers=lead, json={"note": "new concern"}).json()["status"] == "new"
     assert client.get("/v1/alerts/99999", headers=lead).status_code == 404
 
@@ -94,7 +98,7 @@ def test_watch_list_and_notifications(world: World, client: TestClient) -> None:
     created = client.post("/v1/watchlist", headers=lead, json=body)
     assert created.status_code == 201, created.text
     entry = created.json()
-    assert client.post("/v1/watchlist", headers=lead, json=body).status_code == 422  # already watched by mash
+    assert client.post("/v1/watchlist", headers=lead, json=body).status_code == 409  # already watched by mash
     world.interaction(person, "CITYHOSP_AE", days_ago=1)
     world.hub.rules.run(as_of=TODAY, rules=[rule()])
     notes = client.get("/v1/notifications?team=mash", headers=lead).json()
