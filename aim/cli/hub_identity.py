@@ -1,4 +1,4 @@
-"""``aim hub link | train | export-links | review | split | undo``: identity resolution on the hub."""
+"""``aim hub link | link-schedule | train | export-links | review | split | undo``: identity resolution on the hub."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from aim.bootstrap import Hub
 from aim.cli.hub import open_hub
 from aim.errors import InputError
 from aim.identity.review import ReviewService
+from aim.identity.schedule import DEFAULT_AT, schedule_nightly_link
 from aim.identity.service import IdentityService
 
 
 def identity_of(hub: Hub) -> IdentityService:
-    return IdentityService(database=hub.database, clock=hub.clock, model_path=hub.settings.linkage_model)
+    return hub.identity
 
 
 def review_of(hub: Hub) -> ReviewService:
-    return ReviewService(database=hub.database, clock=hub.clock, model=identity_of(hub).model)
+    return hub.identity.review
 
 
 @click.command(name="link")
@@ -37,6 +38,22 @@ def link(ctx: click.Context) -> None:
         f"new persons {run.new_persons}; merges {run.merges}; splits {run.splits}; "
         f"queued for review {run.reviews_queued}; cursor {run.cursor}"
     )
+
+
+@click.command(name="link-schedule")
+@click.option("--at", default=DEFAULT_AT, show_default=True, help="Local time of the nightly run (HH:MM).")
+@click.pass_context
+def link_schedule(ctx: click.Context, at: str) -> None:
+    """Link nightly (blocking; one run at a time), before the rules' nightly run: whatever the runs after each
+    feed left unlinked.
+
+    \b
+    Example:
+      aim hub link-schedule --at 01:00
+    """
+    built = open_hub(ctx)
+    click.echo(f"nightly linking at {at} {built.settings.timezone}; Ctrl-C to stop")
+    schedule_nightly_link(built, at=at).start()
 
 
 @click.command(name="train")
@@ -190,5 +207,5 @@ def register(main: click.Group) -> None:
     """Add this module's commands to the ``aim hub`` group of ``main``."""
     hub = main.commands["hub"]
     assert isinstance(hub, click.Group)
-    for command in (link, train, export_links, review, split, undo):
+    for command in (link, link_schedule, train, export_links, review, split, undo):
         hub.add_command(command)

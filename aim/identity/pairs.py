@@ -10,8 +10,10 @@ Evidence, strongest first:
 
 A probabilistic link is vetoed (sent to review instead) when both records have a date of birth and they disagree,
 or both have a first name and it differs: twins share a surname, a birthday and an address but not a first name,
-and a parent and a child named after them share names and an address but not a birthday. Such a pair is also a
-conflict: the chaining guard will not put it into one person through other links.
+and a parent and a child named after them share names and an address but not a birthday. The hub also applies the
+household guard of :func:`linkage.scoring.household_guard` (real populations live in households): a date of birth
+agreeing on the year alone is vetoed too, unless the NHS number agrees. A vetoed pair is also a conflict: the
+chaining guard will not put it into one person through other links.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from numpy.typing import NDArray
 from linkage.batch import RecordBatch
 from linkage.fellegi_sunter import match_probability
 from linkage.model import LinkageModel
-from linkage.scoring import ScoredPairs
+from linkage.scoring import ScoredPairs, household_guard
 
 DETERMINISTIC_LOCAL = "deterministic_local_id"
 DETERMINISTIC_NHS = "deterministic_nhs"
@@ -55,12 +57,14 @@ def _same_token(left: RecordBatch, right: RecordBatch, name: str, i: NDArray[np.
 
 
 def vetoed(model: LinkageModel, scored: ScoredPairs) -> Bools:
-    """Pairs whose date of birth or first name disagree outright (both present, the "different" level)."""
+    """Pairs whose date of birth or first name disagree outright (both present, the "different" level), and pairs
+    the household guard holds (a date of birth agreeing on the year alone, without the same NHS number)."""
     out = np.zeros(len(scored), dtype=np.bool_)
     for k, cm in enumerate(model.comparisons):
         if cm.comparison.name in VETO_COMPARISONS:
             out |= scored.gamma[:, k] == len(cm.comparison.levels) - 1
-    return out
+    guarded: Bools = out | household_guard(model, scored.gamma)
+    return guarded
 
 
 def judge(

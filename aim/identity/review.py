@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from aim.clock import Clock
@@ -66,6 +66,14 @@ class PendingPair:
 
 
 @dataclass(frozen=True)
+class Queue:
+    """A page of the queue: the oldest pending pairs and how many are pending in all."""
+
+    items: list[PendingPair]
+    total: int
+
+
+@dataclass(frozen=True)
 class Change:
     """What a steward's action did: the event written and the persons involved."""
 
@@ -104,6 +112,14 @@ class ReviewService:
             )
             for r in items
         ]
+
+    def queue(self, *, limit: int = 100) -> Queue:
+        """The oldest pending pairs first, with the number pending."""
+        with self._db.read() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(review_pairs).where(review_pairs.c.status == "pending")
+            ).scalar_one()
+        return Queue(self.pending(limit=limit), int(total))
 
     def accept(self, *, pair_id: int, actor: str, note: str | None = None) -> Change:
         """Link the pair's records: their persons merge, the older id surviving."""

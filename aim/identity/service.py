@@ -17,6 +17,8 @@ from aim.identity import store
 from aim.identity.errors import IdentityBusyError
 from aim.identity.model_file import load_model, write_model
 from aim.identity.resolver import IdentityResolver, LinkRun
+from aim.identity.review import ReviewService
+from aim.identity.thresholds import with_thresholds
 from aim.ingest.service import FeedCommitted
 from aim.storage.database import Database
 from aim.storage.tables import links, partners, records
@@ -48,6 +50,11 @@ class IdentityService:
         if self._model is None:
             self._model = load_model(self.model_path)
         return self._model
+
+    @property
+    def review(self) -> ReviewService:
+        """The data steward's queue, judged with the same model."""
+        return ReviewService(database=self._db, clock=self._clock, model=self.model)
 
     def link(self) -> LinkRun:
         """Link every record changed since the last run; see :mod:`aim.identity.resolver`."""
@@ -90,10 +97,11 @@ class IdentityService:
             seed=seed,
             metadata={"data": "the hub's records", "previous_version": base.version},
         )
-        path = write_model(result.model, target)
+        model, _ = with_thresholds(result.model, loaded.batch)
+        path = write_model(model, target)
         if str(target) == str(self.model_path):
-            self._model = result.model
-        return Trained(result.model, path, len(loaded.pks))
+            self._model = model
+        return Trained(model, path, len(loaded.pks))
 
     def export_links(self, out: str | Path) -> int:
         """Write ``partner,record_id,person_id`` for every record; returns the number of rows.

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from aim.access.errors import AccessDeniedError, NotSignedInError
 from aim.errors import AimError, ConfigError, InputError, NotFoundError
+from aim.identity.errors import IdentityBusyError
 from aim.ingest.errors import FeedConflictError, InFlightError
 from aim.partner.errors import AuthenticationError, NotPermittedError
 from aim.rules.errors import LifecycleConflictError
@@ -39,6 +40,7 @@ STATUS: tuple[tuple[type[AimError], int, str], ...] = (
     (NotFoundError, 404, "not_found"),
     (InFlightError, 409, "in_flight"),
     (LifecycleConflictError, 409, "conflict"),
+    (IdentityBusyError, 409, "busy"),
     (BodyTooLargeError, 413, "too_large"),
     (MediaTypeError, 415, "unsupported_media_type"),
     (FeedConflictError, 422, "conflict"),

@@ -3,14 +3,17 @@ deterministic evidence, the review queue and the links export."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from aim.bootstrap import Hub
+from aim.bootstrap import Hub, bootstrap
+from aim.clock import FixedClock
 from aim.identity.review import ReviewService
+from aim.settings import Settings
 from aim.storage.identity_tables import identity_events
 from aim.storage.tables import links, partners, persons, records
 from tests import factories as f
@@ -35,6 +38,18 @@ def method_of(hub: Hub, partner: str, record_id: str) -> str:
             .where(partners.c.code == partner, records.c.record_id == record_id)
         )
         return str(conn.execute(query).scalar_one())
+
+
+@pytest.fixture
+def hub(database_url: str) -> Iterator[Hub]:
+    """A hub that does not link after each commit, so each test steps the resolver itself."""
+    built = bootstrap(
+        Settings(database_url=database_url), clock=FixedClock(f.NOW), migrate_schema=True, link_after_commit=False
+    )
+    try:
+        yield built
+    finally:
+        built.close()
 
 
 @pytest.fixture
@@ -89,12 +104,13 @@ def test_the_same_local_id_and_the_same_nhs_number_are_deterministic(feeds: idf.
 def test_a_merge_keeps_the_older_id_and_a_split_restores_both(feeds: idf.Feeds) -> None:
     hub = feeds.hub
     feeds.ingest([idf.upsert("W1", replace(idf.BOB, local_id="L-1"))])
-    feeds.ingest([idf.upsert("W2", replace(idf.BOB_NICK, date_of_birth="", address="", postcode=""))])
+    sparse = replace(idf.BOB_NICK, date_of_birth="", address="", postcode="", nhs_number="943 476 5919")
+    feeds.ingest([idf.upsert("W2", sparse)])
     feeds.identity.link()
     older, newer = person_of(hub, "WMP", "W1"), person_of(hub, "WMP", "W2")
     if older == newer:
         pytest.skip("the model linked the sparse record directly")
-    feeds.ingest([idf.upsert("W3", replace(idf.BOB_NICK, local_id="L-1"))])
+    feeds.ingest([idf.upsert("W3", replace(idf.BOB_NICK, local_id="L-1", nhs_number="943 476 5919"))])
     run = feeds.identity.link()
     assert run.merges == 1
     assert {person_of(hub, "WMP", r) for r in ("W1", "W2", "W3")} == {older}

@@ -66,6 +66,20 @@ def _judge(left: list[idf.RawIdentity], right: list[idf.RawIdentity], decision: 
         ("parent and child of one name never link", idf.PARENT, idf.CHILD, "", True),
         ("strangers do not link", idf.ALICE, idf.BOB, "", True),
         (
+            "the household guard: a birth date agreeing on the year alone never links on the model",
+            idf.ALICE,
+            replace(idf.ALICE, date_of_birth="2012-11-07"),
+            "",
+            True,
+        ),
+        (
+            "the household guard yields to the same NHS number",
+            replace(idf.ALICE, nhs_number="943 476 5919"),
+            replace(idf.ALICE, date_of_birth="2012-11-07", nhs_number="943 476 5919"),
+            pairs.DETERMINISTIC_NHS,
+            False,
+        ),
+        (
             "the same local id links whatever else differs",
             replace(idf.ALICE, local_id="X1"),
             replace(idf.BOB, local_id="X1"),
