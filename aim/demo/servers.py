@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -29,16 +30,18 @@ class Server:
     name: str
     url: str
     process: subprocess.Popen[bytes]
+    log: IO[bytes] | None = None
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.log is not None:
+            self.log.close()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -62,13 +65,16 @@ def start(
     """Start ``app`` (a factory) under uvicorn on ``host:port`` and wait until ``health`` answers 200."""
     command = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", host, "--port", str(port)]
     command += ["--log-level", "warning"]
-    out = log.open("ab") if log else subprocess.DEVNULL
-    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    server = Server(name, f"http://{host}:{port}", process)
+    out = log.open("ab") if log else None
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        command, env={**os.environ, **env}, stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    server = Server(name, f"http://{host}:{port}", process, out)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             where = f"; see {log}" if log else ""
+            server.stop()
             raise ConfigError(f"the {name} stopped as it started (exit {process.returncode}){where}")
         try:
             if httpx.get(server.url + health, timeout=2.0).status_code == 200:
