@@ -153,6 +153,35 @@ class WatchlistService:
             ).mappings()
             return [_notification(r) for r in rows], total
 
+    def mark_read(self, *, team: str | None, notification_pks: list[int] | None = None) -> int:
+        """Mark the team's notifications read: those given, or every unread one; returns how many changed.
+
+        Raises:
+            LifecycleError: no team is named (a staff account without a team must name one).
+            NotFoundError: an id given is not one of the team's notifications (nothing is marked).
+        """
+        if not team:
+            raise LifecycleError("name the team whose notifications to mark read: the account has no team")
+        conditions = [notifications.c.team == team]
+        with self._db.write() as conn:
+            if notification_pks is not None:
+                wanted = sorted(set(notification_pks))
+                mine = select(notifications.c.pk).where(*conditions, notifications.c.pk.in_(wanted))
+                found = set(conn.execute(mine).scalars())
+                missing = [pk for pk in wanted if pk not in found]
+                if missing:
+                    raise NotFoundError(
+                        f"no notification {', '.join(map(str, missing[:10]))} for team {team}: list the team's "
+                        "notifications to find their ids"
+                    )
+                conditions.append(notifications.c.pk.in_(wanted))
+            result = conn.execute(
+                update(notifications)
+                .where(*conditions, notifications.c.read_at.is_(None))
+                .values(read_at=self._clock.now())
+            )
+            return int(result.rowcount or 0)
+
     def notify(self, conn: Connection, person_pks: list[int] | None) -> int:
         """Notify owning teams of records linked to watched persons since they were added (idempotent).
 

@@ -1,13 +1,16 @@
-"""``aim hub rules ...``: event recognition on the hub (run, validate, list, backtest, schedule)."""
+"""``aim hub rules ...`` and ``aim hub watchlist ...``: event recognition on the hub (run, validate, list, backtest,
+schedule) and the watch list (add, list, renew, remove)."""
 
 from __future__ import annotations
 
+import getpass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
+from aim.alerts.watchlist import WatchEntry
 from aim.bootstrap import Hub
 from aim.cli.hub import open_hub
 from aim.rules.loader import load_rule_file, load_rules, rules_directory
@@ -130,9 +133,105 @@ def schedule(ctx: click.Context, at: str) -> None:
     schedule_nightly(built, at=at).start()
 
 
+@click.group(name="watchlist")
+def watchlist() -> None:
+    """The watch list: persons watched by a team until a review date; see docs/rules.md.
+
+    \b
+    Example:
+      aim hub watchlist add 42 --team mash --reason "repeat contacts" --review-date 2027-01-31
+    """
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"[:64]
+
+
+def _entry_line(entry: WatchEntry) -> str:
+    return (
+        f"{entry.pk}\tperson {entry.person_pk}\t{entry.team}\t{entry.status}\treview {entry.review_date}"
+        f"\t{entry.reason}"
+    )
+
+
+@watchlist.command(name="add")
+@click.argument("person_id", type=int)
+@click.option("--team", required=True, help="The owning team, notified of new activity on the person.")
+@click.option("--reason", required=True, help="Why the person is watched.")
+@click.option("--review-date", required=True, callback=_date, help="When to review (YYYY-MM-DD, in the future).")
+@click.pass_context
+def watchlist_add(ctx: click.Context, person_id: int, team: str, reason: str, review_date: date) -> None:
+    """Watch a person for a team until the review date (one active entry per person and team).
+
+    \b
+    Example:
+      aim hub watchlist add 42 --team mash --reason "repeat contacts" --review-date 2027-01-31
+    """
+    entry = open_hub(ctx).watchlist.add(
+        person_pk=person_id, team=team, reason=reason, review_date=review_date, actor=_actor()
+    )
+    click.echo(_entry_line(entry))
+
+
+@watchlist.command(name="list")
+@click.option("--team", help="Only this team's entries.")
+@click.option(
+    "--status",
+    type=click.Choice(["active", "expired", "removed", "all"]),
+    default="active",
+    show_default=True,
+    help="Which entries.",
+)
+@click.option("--limit", type=click.IntRange(1, 1000), default=200, show_default=True)
+@click.pass_context
+def watchlist_list(ctx: click.Context, team: str | None, status: str, limit: int) -> None:
+    """The entries, newest first: id, person, team, status, review date, reason.
+
+    \b
+    Example:
+      aim hub watchlist list --team mash
+    """
+    entries, total = open_hub(ctx).watchlist.list_entries(
+        team=team, status=None if status == "all" else status, limit=limit
+    )
+    for entry in entries:
+        click.echo(_entry_line(entry))
+    click.echo(f"{len(entries)} of {total} entries")
+
+
+@watchlist.command(name="renew")
+@click.argument("entry_id", type=int)
+@click.option("--review-date", required=True, callback=_date, help="The new review date (YYYY-MM-DD, in the future).")
+@click.pass_context
+def watchlist_renew(ctx: click.Context, entry_id: int, review_date: date) -> None:
+    """Keep an entry (active or expired) until a new review date.
+
+    \b
+    Example:
+      aim hub watchlist renew 7 --review-date 2027-04-30
+    """
+    click.echo(_entry_line(open_hub(ctx).watchlist.renew(entry_pk=entry_id, review_date=review_date, actor=_actor())))
+
+
+@watchlist.command(name="remove")
+@click.argument("entry_id", type=int)
+@click.option("--reason", required=True, help="Why the person is no longer watched.")
+@click.pass_context
+def watchlist_remove(ctx: click.Context, entry_id: int, reason: str) -> None:
+    """End an active entry, with the reason.
+
+    \b
+    Example:
+      aim hub watchlist remove 7 --reason "case closed"
+    """
+    click.echo(_entry_line(open_hub(ctx).watchlist.remove(entry_pk=entry_id, reason=reason, actor=_actor())))
+
+
 def register(main: click.Group) -> None:
-    """Add this module's commands to the ``aim hub`` group of ``main`` (``aim hub rules``)."""
+    """Add this module's commands to the ``aim hub`` group of ``main`` (``aim hub rules``, ``aim hub watchlist``)."""
     hub = main.commands["hub"]
     assert isinstance(hub, click.Group)
     if "rules" not in hub.commands:
         hub.add_command(rules)
+    if "watchlist" not in hub.commands:
+        hub.add_command(watchlist)

@@ -1,4 +1,5 @@
-"""Safeguarding API: alerts (list, acknowledge, assign, snooze, close, re-open), the watch list, notifications.
+"""Safeguarding API: alerts (list, acknowledge, assign, snooze, close, re-open), the watch list, notifications
+(list, mark read).
 
 Each route parses, calls one service, renders. Access is decided by :func:`api.hub.access.authorise` (actions
 ``list_alerts``, ``update_alert``, ``manage_watchlist``); an evidence row's flag is shown only when its category is
@@ -60,6 +61,11 @@ class RenewIn(_In):
 
 class RemoveIn(_In):
     reason: str = Field(min_length=1, max_length=500)
+
+
+class ReadIn(_In):
+    ids: list[int] | None = Field(default=None, max_length=1000)  # absent: every unread one of the team
+    team: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 def _alert(alert: Alert) -> dict[str, object]:
@@ -259,3 +265,12 @@ def list_notifications(
     )
     access.record(results=len(items))
     return _page([_notification(n) for n in items], total, limit, offset)
+
+
+@router.post("/notifications/read")
+def mark_notifications_read(body: ReadIn, hub: HubDep, access: ListAccess) -> dict[str, object]:
+    """Mark the team's notifications read: the ids given, or every unread one (the caller's own team by default)."""
+    team = body.team or access.team
+    marked = hub.watchlist.mark_read(team=team, notification_pks=body.ids)
+    access.record(target=f"notifications:{team}", marked=marked)
+    return {"team": team, "marked": marked}

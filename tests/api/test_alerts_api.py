@@ -104,6 +104,14 @@ def test_watch_list_and_notifications(world: World, client: TestClient) -> None:
     notes = client.get("/v1/notifications?team=mash", headers=lead).json()
     [note] = notes["items"]
     assert note["text"] == f"New activity on watched person {person}: CITYHOSP_AE on {note['date']} (health)"
+    assert not note["read"]
+    wrong = client.post("/v1/notifications/read", headers=lead, json={"team": "mash", "ids": [note["id"] + 1000]})
+    assert wrong.status_code == 404
+    marked = client.post("/v1/notifications/read", headers=lead, json={"team": "mash", "ids": [note["id"]]})
+    assert marked.json() == {"team": "mash", "marked": 1}
+    assert client.get("/v1/notifications?team=mash&unread_only=true", headers=lead).json()["total"] == 0
+    again = client.post("/v1/notifications/read", headers=lead, json={"team": "mash"})
+    assert again.json()["marked"] == 0  # every unread one: none left
     renewed = client.post(
         f"/v1/watchlist/{entry['id']}/renew",
         headers=lead,

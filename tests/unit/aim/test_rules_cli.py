@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import insert
 
+from aim.bootstrap import bootstrap
 from aim.cli import main
+from aim.settings import Settings
+from aim.storage.tables import persons
 
 RULES = Path(__file__).resolve().parents[3] / "fixtures" / "rules"
 
@@ -48,3 +53,37 @@ def test_list_and_run_twice(env: dict[str, str]) -> None:
         env=env,
     )
     assert "would have raised 0" in backtest.output
+
+
+def test_watchlist_add_list_renew_remove(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["hub", "init-db"], env=env).exit_code == 0
+    hub = bootstrap(Settings(database_url=env["AIM_DATABASE_URL"], rules_dir=env["AIM_RULES_DIR"]))
+    try:
+        with hub.database.write() as conn:
+            person = conn.execute(
+                insert(persons).values(created_at=datetime(2026, 11, 1, tzinfo=UTC)).returning(persons.c.pk)
+            ).scalar_one()
+    finally:
+        hub.close()
+    future = (date.today() + timedelta(days=30)).isoformat()
+    add = ["hub", "watchlist", "add", str(person), "--team", "mash", "--reason", "repeat contacts"]
+    added = runner.invoke(main, [*add, "--review-date", future], env=env)
+    assert added.exit_code == 0, added.output
+    entry = added.output.split("\t", 1)[0]
+    assert f"person {person}\tmash\tactive\treview {future}\trepeat contacts" in added.output
+    again = runner.invoke(main, [*add, "--review-date", future], env=env)
+    assert again.exit_code != 0
+    assert "already on mash's watch list" in again.output
+    past = runner.invoke(main, ["hub", "watchlist", "renew", entry, "--review-date", "2020-01-01"], env=env)
+    assert past.exit_code != 0
+    assert "is not in the future" in past.output
+    later = (date.today() + timedelta(days=90)).isoformat()
+    renewed = runner.invoke(main, ["hub", "watchlist", "renew", entry, "--review-date", later], env=env)
+    assert f"review {later}" in renewed.output
+    listing = runner.invoke(main, ["hub", "watchlist", "list", "--team", "mash"], env=env)
+    assert "1 of 1 entries" in listing.output
+    removed = runner.invoke(main, ["hub", "watchlist", "remove", entry, "--reason", "case closed"], env=env)
+    assert "\tremoved\t" in removed.output
+    assert "0 of 0 entries" in runner.invoke(main, ["hub", "watchlist", "list"], env=env).output
+    assert "1 of 1 entries" in runner.invoke(main, ["hub", "watchlist", "list", "--status", "all"], env=env).output

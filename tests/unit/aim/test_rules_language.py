@@ -39,6 +39,9 @@ def test_every_command_is_documented() -> None:
 
     text = (ROOT / "docs" / "rules.md").read_text()
     assert [name for name in rules.commands if f"aim hub rules {name}" not in text] == []
+    from aim.cli.hub_rules import watchlist
+
+    assert [name for name in watchlist.commands if f"aim hub watchlist {name}" not in text] == []
 
 
 def test_round_trip() -> None:
