@@ -17,6 +17,7 @@ from aim.errors import ConfigError
 from aim.ingest.local import ingest_file
 from aim.ingest.receipt import Receipt
 from aim.partner.model import Partner
+from aim.rules.schedule import nightly_scheduler
 from aim.settings import Settings, env_name
 from aim.storage import migrate
 
@@ -69,9 +70,11 @@ def init_db(ctx: click.Context) -> None:
 @hub.command(name="serve")
 @click.option("--host", help="Interface to listen on [default: AIM_HUB_HOST or 127.0.0.1].")
 @click.option("--port", type=int, help="Port to listen on [default: AIM_HUB_PORT or 8700].")
+@click.option("--no-scheduler", is_flag=True, help="Do not run the nightly jobs in this process (another hub does).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the hub's API under uvicorn (migrating the database first).
+def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: bool) -> None:
+    """Run the hub's API under uvicorn (migrating the database first), with the nightly jobs in the same process:
+    linking 01:00, rules 01:30, retention purge 02:30 (local time), one run of each at a time.
 
     \b
     Example:
@@ -81,7 +84,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     settings = built.settings
     # The app is named by import string (aim does not import the api layer); it reads these settings back.
     os.environ.update({env_name(k): str(v) for k, v in settings.to_dict().items()})
-    uvicorn.run(APP_FACTORY, factory=True, host=host or settings.hub_host, port=port or settings.hub_port)
+    scheduler = None if no_scheduler else nightly_scheduler(built)
+    if scheduler is not None:
+        scheduler.start()
+        click.echo("nightly jobs: " + ", ".join(f"{job.id} at {job.next_run_time}" for job in scheduler.get_jobs()))
+    try:
+        uvicorn.run(APP_FACTORY, factory=True, host=host or settings.hub_host, port=port or settings.hub_port)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 @hub.command(name="ingest")

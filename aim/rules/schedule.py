@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from aim.alerts.watchlist import WatchlistService
 from aim.errors import ConfigError
+from aim.identity.schedule import schedule_nightly_link
+from aim.retention.purge import purge_job, schedule_nightly_purge
 from aim.rules.service import RulesService, RunReport
 from aim.settings import Settings
+
+if TYPE_CHECKING:
+    from aim.bootstrap import Hub
 
 log = logging.getLogger("aim.rules.schedule")
 JOB_ID = "aim-rules-nightly"
@@ -57,4 +63,17 @@ def schedule_nightly(hub: _Hub, *, at: str = "01:30", scheduler: BaseScheduler |
         replace_existing=True,
         misfire_grace_time=3600,
     )
+    return scheduler
+
+
+def nightly_scheduler(hub: Hub) -> BackgroundScheduler:
+    """Every nightly job of the hub on one background scheduler, not yet started (``aim hub serve`` starts it).
+
+    Local time: linking at 01:00 (new and corrected records), the rules at 01:30 (they read the links), the
+    retention purge at 02:30. Each job is ``max_instances=1`` and coalesced in the process, and takes its own lock in
+    the database, so two hubs on one database never run the same job side by side."""
+    scheduler = BackgroundScheduler(timezone=hub.settings.zone)
+    schedule_nightly_link(hub, scheduler=scheduler)
+    schedule_nightly(hub, scheduler=scheduler)
+    schedule_nightly_purge(scheduler, purge_job(database=hub.database, policy=hub.policy, clock=hub.clock))
     return scheduler
