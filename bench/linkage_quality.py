@@ -1,7 +1,8 @@
 """Linkage quality, measured: writes docs/linkage-quality.md.
 
     python bench/linkage_quality.py                       # FEBRL4 and FEBRL3, all systems
-    python bench/linkage_quality.py --population DIR      # also a synthetic population (aim fixtures generate)
+    python bench/linkage_quality.py --population DIR      # also a synthetic population, made by
+        aim fixtures generate --people 20000 --seed 1 --out DIR
     python bench/linkage_quality.py --no-splink           # without Splink (it is a benchmark-only tool)
 
 In one run, on the same data:
@@ -42,6 +43,14 @@ from linkage.comparison import Comparison
 from linkage.encoder import RawIdentity, RecordEncoder
 from linkage.evaluate import Evaluation, PairwiseScores, evaluate
 from linkage.keyset import FieldKeys
+from linkage.normalise import (
+    normalise_address,
+    normalise_birth_date,
+    normalise_gender,
+    normalise_name,
+    normalise_nhs_number,
+    normalise_postcode,
+)
 from linkage.scoring import (
     ScoredPairs,
     find_candidates,
@@ -54,6 +63,7 @@ from linkage.token import make_token
 from linkage.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
+POPULATION_PEOPLE, POPULATION_SEED = 20000, 1  # what docs/linkage-quality.md is measured on
 OUT = ROOT / "docs" / "linkage-quality.md"
 # FEBRL's Australian postcodes are coarse and its addresses carry the most signal: block on them too.
 FEBRL_RULES = (
@@ -92,6 +102,7 @@ class Task:
     rules: tuple[BlockingRule, ...]
     relationships: pd.DataFrame | None = None
     keys: pd.DataFrame | None = None  # partner, record_id per record, where the data has them
+    plaintext: pd.DataFrame | None = None  # the population's identifiers, normalised, for the plaintext systems
     note: str = ""
     guard: bool = False
 
@@ -147,10 +158,27 @@ def febrl_tasks() -> list[Task]:
     ]
 
 
+def plain_identity(partner: str, identity: RawIdentity, today: date) -> dict[str, str]:
+    """A record's identifiers as plaintext, normalised as any plaintext pipeline would (case, dates, postcodes)."""
+    first, last = normalise_name(identity.first_name), normalise_name(identity.last_name)
+    born = normalise_birth_date(identity.date_of_birth, today=today)
+    postcode = normalise_postcode(identity.postcode)
+    return {
+        "first_name": " ".join(first.parts) if first else "",
+        "last_name": " ".join(last.parts) if last else "",
+        "date_of_birth": born.isoformat() if born else "",
+        "gender": normalise_gender(identity.gender) or "",
+        "address": normalise_address(identity.address) or "",
+        "postcode": f"{postcode.outward} {postcode.inward}" if postcode else "",
+        "nhs_number": normalise_nhs_number(identity.nhs_number) or "",
+        "local_id": f"{partner}:{identity.local_id}" if identity.local_id.strip() else "",
+    }
+
+
 def population_task(directory: Path, keys: FieldKeys) -> Task:
     """A generated population (``aim fixtures generate``): each partner's extract read and encoded as its agent does."""
     today = datetime.now(UTC).date()
-    rows: list[tuple[str, str, dict[str, object]]] = []
+    rows: list[tuple[str, str, dict[str, object], dict[str, str]]] = []
     rejected = 0
     for path in sorted((directory / "raw").glob("*.csv")):
         checker = RowChecker(today=today)
@@ -162,8 +190,8 @@ def population_task(directory: Path, keys: FieldKeys) -> Task:
             if isinstance(encoded, list):
                 rejected += 1
             else:
-                rows.append((path.stem, row.record_id, encoded))
-    frame = pd.DataFrame(rows, columns=["partner", "record_id", "enc"])
+                rows.append((path.stem, row.record_id, encoded, plain_identity(path.stem, row.identity, today)))
+    frame = pd.DataFrame(rows, columns=["partner", "record_id", "enc", "plain"])
     truth = pd.read_csv(directory / "truth.csv", dtype=str)
     frame = frame.merge(truth, on=["partner", "record_id"], how="inner")
     relationships = pd.read_csv(directory / "relationships.csv", dtype=str)
@@ -175,6 +203,7 @@ def population_task(directory: Path, keys: FieldKeys) -> Task:
         default_rules(),
         relationships=relationships,
         keys=frame[["partner", "record_id"]],
+        plaintext=pd.DataFrame(list(frame["plain"]), index=frame["partner"] + ":" + frame["record_id"]),
         note=f"{frame['person_id'].nunique():,} people, {len(frame):,} records from {frame['partner'].nunique()} "
         f"partners ({rejected:,} rows the agents reject left out); household guard on",
         guard=True,
@@ -352,6 +381,122 @@ def run_recordlinkage(task: Task) -> Result:
     )
 
 
+# As Splink's rules below: a name with another identifier, so that no block holds every "Smith".
+POPULATION_BLOCKS = (
+    ["first_name", "last_name"],
+    ["last_name", "date_of_birth"],
+    ["first_name", "date_of_birth"],
+    ["postcode", "last_name"],
+    ["nhs_number"],
+    ["local_id"],
+)
+
+
+def run_recordlinkage_population(task: Task) -> Result:
+    """recordlinkage on the population's plaintext: the same pipeline, over the population's columns."""
+    started = time.perf_counter()
+    assert task.plaintext is not None
+    frame = task.plaintext.reset_index(drop=True)
+    indexer = rl.Index()
+    for columns in POPULATION_BLOCKS:
+        indexer.block(columns)
+    pairs = indexer.index(frame)
+    pairs = pairs[_both_present(frame, pairs)]
+    compare = rl.Compare()
+    compare.string("first_name", "first_name", method="jarowinkler", threshold=0.85, label="first_name")
+    compare.string("last_name", "last_name", method="jarowinkler", threshold=0.85, label="last_name")
+    compare.exact("date_of_birth", "date_of_birth", label="date_of_birth")
+    compare.exact("gender", "gender", label="gender")
+    compare.string("address", "address", method="jarowinkler", threshold=0.85, label="address")
+    compare.exact("postcode", "postcode", label="postcode")
+    compare.exact("nhs_number", "nhs_number", label="nhs_number")
+    compare.exact("local_id", "local_id", label="local_id")
+    features = compare.compute(pairs, frame)
+    for column in ("date_of_birth", "gender", "postcode", "nhs_number", "local_id"):  # empty equals empty: not a match
+        empty = frame[column].to_numpy()[pairs.get_level_values(0)] == ""
+        features.loc[empty, column] = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        matches = rl.ECMClassifier(binarize=None).fit_predict(features)
+    i, j = matches.get_level_values(0).to_numpy(), matches.get_level_values(1).to_numpy()
+    labels = cluster(len(frame), i, j, np.ones(len(i)))
+    return Result(
+        task.name,
+        "recordlinkage",
+        "plaintext",
+        cluster_scores(task, labels),
+        time.perf_counter() - started,
+        f"ECM, {len(pairs):,} candidate pairs",
+    )
+
+
+def _both_present(frame: pd.DataFrame, pairs: pd.MultiIndex) -> np.ndarray:
+    """Pairs blocked on a column both records actually hold (blocking on an empty value pairs everyone lacking it)."""
+    a, b = pairs.get_level_values(0).to_numpy(), pairs.get_level_values(1).to_numpy()
+    keep = np.zeros(len(a), dtype=bool)
+    for columns in POPULATION_BLOCKS:
+        both = np.ones(len(a), dtype=bool)
+        for column in columns:
+            values = frame[column].to_numpy()
+            both &= (values[a] != "") & (values[a] == values[b])
+        keep |= both
+    return keep
+
+
+def run_splink_population(task: Task) -> Result:
+    """Splink (DuckDB) on the population's plaintext, with name term frequencies, as for FEBRL."""
+    import splink.comparison_library as cl  # noqa: PLC0415
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on  # noqa: PLC0415
+
+    started = time.perf_counter()
+    assert task.plaintext is not None
+    frame = task.plaintext.reset_index(drop=True).rename_axis("rec_id").reset_index()
+    frame = frame.replace({"": None}).astype(object)
+    frame = frame.where(frame.notna(), None)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="rec_id",
+        comparisons=[
+            cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("date_of_birth", input_is_string=True, datetime_format="%Y-%m-%d"),
+            cl.ExactMatch("gender"),
+            cl.JaroWinklerAtThresholds("address", [0.9, 0.7]),
+            cl.PostcodeComparison("postcode"),
+            cl.ExactMatch("nhs_number"),
+            cl.ExactMatch("local_id"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("first_name", "last_name"),
+            block_on("last_name", "date_of_birth"),
+            block_on("first_name", "date_of_birth"),
+            block_on("postcode", "last_name"),
+            block_on("postcode", "first_name"),
+            block_on("nhs_number"),
+            block_on("local_id"),
+            block_on("date_of_birth"),
+        ],
+    )
+    db = DuckDBAPI()
+    linker = Linker(db.register(frame), settings, log_level=logging.WARNING)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first_name", "last_name", "date_of_birth")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "last_name"))
+    predictions = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+    i, j = predictions["rec_id_l"].to_numpy(), predictions["rec_id_r"].to_numpy()
+    labels = cluster(len(frame), i, j, predictions["match_weight"].to_numpy())
+    return Result(
+        task.name,
+        "Splink (DuckDB)",
+        "plaintext",
+        cluster_scores(task, labels),
+        time.perf_counter() - started,
+        "match probability >= 0.5",
+    )
+
+
 def run_splink(task: Task) -> Result:
     """Splink (DuckDB) on plaintext, configured as its FEBRL examples are, without the social security number."""
     # Imported here: Splink is an optional benchmark tool (the ``bench`` extra), and --no-splink runs without it.
@@ -447,11 +592,23 @@ def _row(result: Result) -> str:
     )
 
 
-def report(results: list[Result], notes: list[str]) -> str:
+def command(argv: list[str] | None) -> str:
+    """The command line that produced the report, with how the population was generated."""
+    args = " ".join(sys.argv[1:] if argv is None else argv)
+    line = f"`python bench/linkage_quality.py{' ' + args if args else ''}`"
+    if "--population" in args:
+        line += (
+            f", the population generated by `aim fixtures generate --people {POPULATION_PEOPLE} --seed "
+            f"{POPULATION_SEED} --out DIR` (as of the generator's default date)"
+        )
+    return line
+
+
+def report(results: list[Result], notes: list[str], argv: list[str] | None = None) -> str:
     lines = [
         "# Linkage quality",
         "",
-        "Produced by `python bench/linkage_quality.py` (do not edit by hand; rerun it). "
+        f"Produced by {command(argv)} (do not edit by hand; rerun it). "
         f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {machine()}; {versions()}.",
         "",
         "AIM sees only encodings: keyed, diffused Bloom filters and keyed tokens made with a key generated for the",
@@ -511,13 +668,13 @@ def main(argv: list[str] | None = None) -> int:
         results += aim_results
         notes += aim_notes(task, info)
         results += run_ecm_on_aim_vectors(task, info)
-        if task.keys is None:  # the plaintext pipelines are configured for FEBRL's columns
-            results.append(run_recordlinkage(task))
-            if not args.no_splink:
-                results.append(run_splink(task))
+        population = task.plaintext is not None  # the population's columns, not FEBRL's
+        results.append(run_recordlinkage_population(task) if population else run_recordlinkage(task))
+        if not args.no_splink:
+            results.append(run_splink_population(task) if population else run_splink(task))
         for result in results[before:]:
             print(_row(result), file=sys.stderr)
-    args.out.write_text(report(results, notes))
+    args.out.write_text(report(results, notes, argv))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

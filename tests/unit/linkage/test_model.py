@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -125,3 +126,21 @@ def test_explain_gives_each_comparisons_label_and_weight() -> None:
     explained = model.explain(gamma_row)
     assert explained[0][0] == "first name: exact"
     assert explained[0][1] == pytest.approx(float(model.bayes_factors()[0][1]))
+
+
+def test_joint_term_frequency_groups_round_trip() -> None:
+    model = replace(make_model(), joint_tf=(("first_name", "last_name"),))
+    assert LinkageModel.from_yaml(model.to_yaml()) == model
+    assert "joint_tf" not in make_model().to_dict()  # files without joint groups read as before
+
+
+@pytest.mark.parametrize(
+    ("description", "groups", "problem"),
+    [
+        ("one comparison is not a group", (("first_name",),), "two or more different comparisons"),
+        ("a comparison without an adjusted level", (("first_name", "gender"),), "'gender' has no term-frequency"),
+    ],
+)
+def test_invalid_joint_groups_are_refused(description: str, groups: tuple[tuple[str, ...], ...], problem: str) -> None:
+    with pytest.raises(ModelError, match=problem):
+        replace(make_model(), joint_tf=groups)
