@@ -12,10 +12,13 @@ from sqlalchemy import func, select
 
 from aim.bootstrap import Hub, bootstrap
 from aim.clock import FixedClock
+from aim.identity.model_file import load_model, write_model
 from aim.identity.review import ReviewService
+from aim.identity.service import IdentityService
 from aim.settings import Settings
 from aim.storage.identity_tables import identity_events
 from aim.storage.tables import links, partners, persons, records
+from linkage.model import Thresholds
 from tests import factories as f
 from tests import identity_factories as idf
 
@@ -101,8 +104,14 @@ def test_the_same_local_id_and_the_same_nhs_number_are_deterministic(feeds: idf.
     assert "deterministic_nhs" in {method_of(hub, "BCHC", "H1"), method_of(hub, "CITYHOSP_AE", "H2")}
 
 
-def test_a_merge_keeps_the_older_id_and_a_split_restores_both(feeds: idf.Feeds) -> None:
+def test_a_merge_keeps_the_older_id_and_a_split_restores_both(feeds: idf.Feeds, tmp_path: Path) -> None:
     hub = feeds.hub
+    # A deep review band, so the sparse record is a possible match of the first (not a conflict) and a record linked
+    # deterministically to both can merge them.
+    model = load_model("")
+    deep = tmp_path / "model.yaml"
+    write_model(replace(model, thresholds=Thresholds(upper=model.thresholds.upper, lower=-6.63)), deep)
+    feeds.identity = IdentityService(database=hub.database, clock=hub.clock, model_path=str(deep))
     feeds.ingest([idf.upsert("W1", replace(idf.BOB, local_id="L-1"))])
     sparse = replace(idf.BOB_NICK, date_of_birth="", address="", postcode="", nhs_number="943 476 5919")
     feeds.ingest([idf.upsert("W2", sparse)])
