@@ -106,7 +106,14 @@ def bootstrap(
                 )
         if on_committed is not None:
             on_committed(event)
-        rules.after_ingest(event)
+        try:
+            rules.after_ingest(event)
+        except Exception as exc:  # likewise: the nightly run (or 'aim hub rules run') evaluates everyone again
+            log.error(
+                "the rules failed after feed %s (%s); 'aim hub rules run' re-runs them",
+                event.feed_pk,
+                type(exc).__name__,
+            )
 
     policy = policy or _load_policy(settings)
     if decider is None:

@@ -69,3 +69,19 @@ def test_the_nightly_job_runs_one_at_a_time(hub: Hub) -> None:
     assert str(job.trigger.fields[6]) == "0"
     with pytest.raises(ConfigError, match="is not a time"):
         schedule_nightly_link(hub, at="1am", scheduler=scheduler)
+
+
+def test_a_rules_failure_keeps_the_feed_and_logs_no_personal_data(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_event: object) -> None:
+        raise RuntimeError("Alice Morgan 2012-03-23")
+
+    monkeypatch.setattr(hub.rules, "after_ingest", broken)
+    feeds = idf.Feeds(hub, tmp_path)
+    with caplog.at_level(logging.ERROR, logger="aim.bootstrap"):
+        feeds.ingest([idf.upsert("W1", idf.ALICE), idf.upsert("W2", idf.ALICE_TYPO)])
+    assert _counts(hub) == (2, 2), "the feed is committed and linked"
+    assert "the rules failed after feed" in caplog.text
+    assert "Alice" not in caplog.text
+    assert "2012" not in caplog.text
