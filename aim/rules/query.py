@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
 from sqlalchemy.engine import Connection
 
 from aim.rules.model import Rule
@@ -66,14 +66,17 @@ def _joined() -> object:
 def _fresh(rule: Rule, as_of: date) -> ColumnElement[int]:
     """1 for an interaction not yet in the evidence of this rule's alert for an overlapping window, else 0.
 
-    Written as ``NOT IN (uncorrelated subquery)`` so both databases build the set of held records once."""
+    A correlated EXISTS probing ``alert_evidence`` by record: one index look-up per interaction in the window on both
+    databases, whatever the statistics say of a just-filled alert table (an uncorrelated IN could be re-run per row)."""
     start, _ = rule.window.bounds(as_of)
-    held = (
-        select(alert_evidence.c.record_pk)
-        .join(alerts, alerts.c.pk == alert_evidence.c.alert_pk)
-        .where(alerts.c.rule_id == rule.id, alerts.c.mode == (rule.mode or "live"), alerts.c.window_end >= start)
+    held = exists().where(
+        alert_evidence.c.record_pk == records.c.pk,
+        alerts.c.pk == alert_evidence.c.alert_pk,
+        alerts.c.rule_id == rule.id,
+        alerts.c.mode == (rule.mode or "live"),
+        alerts.c.window_end >= start,
     )
-    return case((records.c.pk.in_(held), 0), else_=1)
+    return case((held, 0), else_=1)
 
 
 def qualifying(rule: Rule, as_of: date, person_pks: Sequence[int] | None = None) -> Select[tuple[int]]:

@@ -179,7 +179,12 @@ def raised_events(rule: Rule, as_of: date, person_pks: Sequence[int] | None, aft
     source = (
         select(alerts.c.pk, literal("raised", String()), literal(SYSTEM, String()), note, literal(now, UTCDateTime()))
         .select_from(alerts.join(grouped, grouped.c.person_pk == alerts.c.person_pk))
-        .where(alerts.c.pk > after_pk, alerts.c.rule_id == rule.id, alerts.c.mode == (rule.mode or "live"))
+        .where(
+            alerts.c.pk > after_pk,
+            alerts.c.rule_id == rule.id,
+            alerts.c.mode == (rule.mode or "live"),
+            alerts.c.window_start == rule.window.bounds(as_of)[0],
+        )
     )
     return alert_events.insert().from_select(["alert_pk", "kind", "actor", "note", "at"], source)
 

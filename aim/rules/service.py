@@ -249,6 +249,10 @@ class RulesService:
         for part in parts:
             conn.execute(raising.raise_alerts(rule, as_of, part, now))
         after = conn.execute(raising.last_alert_pk()).scalar_one()
+        if after > before and self._db.backend == "postgresql":
+            # Thousands of alerts may have just arrived: without fresh statistics the planner takes the table for
+            # empty and joins the window to it the slow way round.
+            conn.execute(text("ANALYZE alerts"))
         if after > before:
             for part in parts:  # the events name the keys read from the window, so before the evidence is written
                 conn.execute(raising.raised_events(rule, as_of, part, before, now))
