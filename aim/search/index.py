@@ -43,6 +43,7 @@ class SearchIndex:
             if latest == self._seen:
                 return False
             row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
+        # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
         if row is not None and row.blocking == self.signature and row.last_seq >= latest:
             self._seen = int(latest)
             return False
@@ -59,6 +60,7 @@ class SearchIndex:
                 return 0
             row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
             latest = int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
+            # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
             if row is None or row.blocking != self.signature:
                 conn.execute(delete(search_keys))
                 pks = list(conn.execute(select(records.c.pk).order_by(records.c.pk)).scalars())

@@ -43,6 +43,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # The driver must not open transactions on its own: we emit BEGIN ourselves (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # nosemgrep: aim-sql-built-from-strings -- PRAGMA takes no bound parameters; the value is an int()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
