@@ -397,11 +397,7 @@ def run_recordlinkage_population(task: Task) -> Result:
     started = time.perf_counter()
     assert task.plaintext is not None
     frame = task.plaintext.reset_index(drop=True)
-    indexer = rl.Index()
-    for columns in POPULATION_BLOCKS:
-        indexer.block(columns)
-    pairs = indexer.index(frame)
-    pairs = pairs[_both_present(frame, pairs)]
+    pairs = _population_pairs(frame)
     compare = rl.Compare()
     compare.string("first_name", "first_name", method="jarowinkler", threshold=0.85, label="first_name")
     compare.string("last_name", "last_name", method="jarowinkler", threshold=0.85, label="last_name")
@@ -429,17 +425,19 @@ def run_recordlinkage_population(task: Task) -> Result:
     )
 
 
-def _both_present(frame: pd.DataFrame, pairs: pd.MultiIndex) -> np.ndarray:
-    """Pairs blocked on a column both records actually hold (blocking on an empty value pairs everyone lacking it)."""
-    a, b = pairs.get_level_values(0).to_numpy(), pairs.get_level_values(1).to_numpy()
-    keep = np.zeros(len(a), dtype=bool)
+def _population_pairs(frame: pd.DataFrame) -> pd.MultiIndex:
+    """recordlinkage's blocking, one rule at a time over the records that hold the rule's columns, then the union.
+
+    (Blocking the whole frame on a column would pair every record lacking it, the thousands without an NHS number.)
+    """
+    found: pd.MultiIndex | None = None
     for columns in POPULATION_BLOCKS:
-        both = np.ones(len(a), dtype=bool)
-        for column in columns:
-            values = frame[column].to_numpy()
-            both &= (values[a] != "") & (values[a] == values[b])
-        keep |= both
-    return keep
+        holding = frame[(frame[columns] != "").all(axis=1)]
+        pairs = rl.Index().block(columns).index(holding) if len(holding) > 1 else None
+        if pairs is not None and len(pairs):
+            found = pairs if found is None else found.union(pairs)
+    assert found is not None
+    return found
 
 
 def run_splink_population(task: Task) -> Result:
