@@ -7,6 +7,7 @@ fail closed with :class:`~aim.errors.ConfigError` naming the variable and the fi
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -19,6 +20,7 @@ from aim.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/aim/hub.db"
 MIB = 1024 * 1024
+_RATE = re.compile(r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class Settings:
     policy_path: str = ""
     audit_key_path: str = "var/aim/audit-signing.key"
     staff_token_hours: int = 12
+    max_json_body_bytes: int = 64 * 1024  # every endpoint but the feed's batches (docs/reliability.md)
+    rate_limit: str = "1200/minute"  # requests per caller, any endpoint; empty: no limit
+    search_rate_limit: str = "30/minute"  # searches per staff user; empty: no limit
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -100,6 +105,11 @@ def _problems(s: Settings) -> list[str]:
         problems.append("AIM_MAX_BODY_BYTES must be between 1024 and 268435456")
     if not 0 < s.hub_port < 65536:
         problems.append("AIM_HUB_PORT must be a TCP port, 1-65535")
+    if not 256 <= s.max_json_body_bytes <= s.max_body_bytes:
+        problems.append("AIM_MAX_JSON_BODY_BYTES must be between 256 and AIM_MAX_BODY_BYTES")
+    for name, value in (("AIM_RATE_LIMIT", s.rate_limit), ("AIM_SEARCH_RATE_LIMIT", s.search_rate_limit)):
+        if value and not _RATE.match(value):
+            problems.append(f"{name} must be a count per second, minute, hour or day, e.g. 30/minute, or empty")
     if not 1 <= s.staff_token_hours <= 24 * 90:
         problems.append("AIM_STAFF_TOKEN_HOURS must be between 1 and 2160 (90 days)")
     if not s.audit_key_path.strip():

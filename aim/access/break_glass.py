@@ -95,6 +95,13 @@ class BreakGlassStore:
         except BreakGlassError as exc:
             raise InputError(str(exc)) from None
         with self._db.write() as conn:
+            # The grant id is a digest of user, person, case and time: the same grant asked for twice at one instant.
+            taken = select(break_glass_grants.c.grant_id).where(break_glass_grants.c.grant_id == grant.grant_id)
+            if conn.execute(taken).first() is not None:
+                raise InputError(
+                    f"break-glass grant {grant.grant_id} for this person and case was opened at this instant already: "
+                    "use it, or ask again later"
+                )
             conn.execute(
                 insert(break_glass_grants).values(
                     grant_id=grant.grant_id,

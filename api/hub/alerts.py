@@ -233,19 +233,19 @@ def add_to_watchlist(body: WatchIn, hub: HubDep, access: WatchAccess) -> dict[st
 
 @router.get("/watchlist/{entry_id}")
 def get_watch_entry(entry_id: int, hub: HubDep, access: WatchAccess) -> dict[str, object]:
-    access.record(target=f"watch:{entry_id}")
+    access.record(target=f"watchlist:{entry_id}")
     return _entry(hub.watchlist.get(entry_pk=entry_id))
 
 
 @router.post("/watchlist/{entry_id}/renew")
 def renew(entry_id: int, body: RenewIn, hub: HubDep, access: WatchAccess) -> dict[str, object]:
-    access.record(target=f"watch:{entry_id}")
+    access.record(target=f"watchlist:{entry_id}")
     return _entry(hub.watchlist.renew(entry_pk=entry_id, review_date=body.review_date, actor=access.user_id))
 
 
 @router.post("/watchlist/{entry_id}/remove")
 def remove(entry_id: int, body: RemoveIn, hub: HubDep, access: WatchAccess) -> dict[str, object]:
-    access.record(target=f"watch:{entry_id}")
+    access.record(target=f"watchlist:{entry_id}")
     return _entry(hub.watchlist.remove(entry_pk=entry_id, reason=body.reason, actor=access.user_id))
 
 
@@ -272,5 +272,5 @@ def mark_notifications_read(body: ReadIn, hub: HubDep, access: ListAccess) -> di
     """Mark the team's notifications read: the ids given, or every unread one (the caller's own team by default)."""
     team = body.team or access.team
     marked = hub.watchlist.mark_read(team=team, notification_pks=body.ids)
-    access.record(target=f"notifications:{team}", marked=marked)
+    access.record(target="watchlist:notifications", marked=marked)
     return {"team": team, "marked": marked}

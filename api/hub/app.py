@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from aim import __version__
 from aim.bootstrap import Hub, bootstrap
 from aim.settings import Settings
 from api.hub import alerts, errors, governance, review, search
+from api.hub.limits import RequestLimits
 from api.hub.routes import router
+from api.hub.schemas import ErrorOut
 
 
 def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> FastAPI:
@@ -26,10 +30,28 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app = FastAPI(title="AIM hub", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.hub = hub
     errors.install(app)
+    app.add_middleware(RequestLimits, hub=hub)
     app.include_router(router)
     for module in (review, alerts, governance, search):
         app.include_router(module.router)
+    app.openapi = _openapi_with_hub_errors(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi_with_hub_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The schema, with FastAPI's own 422 body (``HTTPValidationError``) replaced by the hub's error body: every
+    error, a validation error too, is rendered as :class:`ErrorOut` by :mod:`api.hub.errors`."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            components = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in components:
+                components["HTTPValidationError"] = ErrorOut.model_json_schema()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
 
 
 def app_from_env() -> FastAPI:

@@ -79,6 +79,12 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body("invalid", "the request is not valid", problems), status_code=422)
 
 
+async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+    # SQLite stores integers in 64 bits; a larger id or number from the client can match nothing and is refused.
+    detail = "a number in the request is out of range: ids and counts are at most 9223372036854775807"
+    return JSONResponse(_body("invalid", detail), status_code=422)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
     return JSONResponse(_body("internal", "the hub could not process the request; retry later"), status_code=500)
@@ -87,4 +93,5 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AimError, _aim_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)
