@@ -2,8 +2,9 @@
 suppressed.
 
 Tables: searches by purpose and role; requests refused, by action; break-glass grants opened and used, by role;
-alerts by rule and outcome; interactions purged, by category. Any count from 1 to 4 is shown as ``<5`` and its true
-value never leaves this module. Tables carry no totals, so a suppressed cell cannot be recovered by subtraction.
+alerts closed, by rule and outcome code; interactions purged, by category. Any count from 1 to 4 is shown as ``<5``
+and its true value never leaves this module. Tables carry no totals, so a suppressed cell cannot be recovered by
+subtraction.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class AlertFact:
-    """One alert raised in the period: the rule that raised it and its outcome (``open`` or the closing code)."""
+    """One alert closed in the period: the rule that raised it and the outcome code it was closed with."""
 
     rule_id: str
     outcome: str
@@ -102,7 +103,7 @@ def transparency_report(
 
     Args:
         events: audit events (any period; only those dated within the period count).
-        alerts: the alerts raised in the period.
+        alerts: the alerts closed in the period, one fact each.
         period_start: first day counted.
         period_end: last day counted.
 

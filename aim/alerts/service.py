@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from aim.rules.errors import LifecycleConflictError, LifecycleError
 from aim.storage.database import Database
 from aim.storage.rules_tables import alert_events, alert_evidence, alerts
 from aim.vocabulary import default_vocabulary
+from governance import AlertFact
 
 # The controlled list of outcome codes for closing an alert (docs/rules.md).
 OUTCOMES: dict[str, str] = {
@@ -269,3 +270,24 @@ def _alert(row: Any) -> Alert:
         raised_at=row["raised_at"],
         updated_at=row["updated_at"],
     )
+
+
+def closed_outcomes(conn: Connection, *, period_start: date, period_end: date) -> list[AlertFact]:
+    """One fact per live alert closed with an outcome code in the period (UTC days, both inclusive), for the
+    transparency report's "alerts by rule and outcome".
+
+    Shadow alerts never reached anyone and withdrawn ones have no outcome, so neither counts. An alert re-opened and
+    closed again counts once, in the period of its latest closing.
+    """
+    start = datetime.combine(period_start, time.min, tzinfo=UTC)
+    end = datetime.combine(period_end + timedelta(days=1), time.min, tzinfo=UTC)
+    rows = conn.execute(
+        select(alerts.c.rule_id, alerts.c.outcome).where(
+            alerts.c.mode == "live",
+            alerts.c.status == "closed",
+            alerts.c.outcome.is_not(None),
+            alerts.c.closed_at >= start,
+            alerts.c.closed_at < end,
+        )
+    ).all()
+    return [AlertFact(rule_id=row.rule_id, outcome=row.outcome) for row in rows]

@@ -12,12 +12,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from aim.alerts.service import closed_outcomes
 from aim.audit import store
 from aim.errors import NotFoundError
 from aim.storage.database import Database
 from aim.storage.governance_tables import audit_log, break_glass_grants, restricted_persons
 from aim.storage.tables import links, partners, persons, records
-from governance import AlertFact, AuditEvent, TransparencyReport, event_to_record, transparency_report
+from governance import AuditEvent, TransparencyReport, event_to_record, transparency_report
 
 
 def subject_access(*, database: Database, person_id: str, at: datetime) -> dict[str, Any]:
@@ -84,10 +85,10 @@ def subject_access(*, database: Database, person_id: str, at: datetime) -> dict[
     }
 
 
-def transparency(
-    *, database: Database, period_start: date, period_end: date, alerts: tuple[AlertFact, ...] = ()
-) -> TransparencyReport:
-    """The transparency report for a period from the stored audit log (counts under 5 suppressed)."""
+def transparency(*, database: Database, period_start: date, period_end: date) -> TransparencyReport:
+    """The transparency report for a period from the stored audit log and the alerts closed in it (counts under 5
+    suppressed)."""
     with database.read() as conn:
         events: list[AuditEvent] = [entry.event for entry in store.iter_entries(conn)]
+        alerts = closed_outcomes(conn, period_start=period_start, period_end=period_end)
     return transparency_report(events=events, alerts=alerts, period_start=period_start, period_end=period_end)
