@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aim.access.break_glass import BreakGlassStore
 from aim.access.service import AccessControl, NoPolicyDecider
+from aim.access.sign_in import SignInRules, SignInService
 from aim.access.users import UserRegistry
 from aim.alerts import AlertService, WatchlistService
 from aim.audit.log import AuditLog
@@ -52,6 +53,7 @@ class Hub:
     watchlist: WatchlistService
     policy: Policy | None
     access: AccessControl
+    sign_in: SignInService
     audit_log: AuditLog
     identity: IdentityService
     search: SearchService
@@ -127,6 +129,17 @@ def bootstrap(
         audit=audit_sink or DatabaseAuditSink(database),
         clock=clock,
     )
+    sign_in = SignInService(
+        database=database,
+        clock=clock,
+        users=access.users,
+        audit=access.audit,
+        rules=SignInRules(
+            token_lifetime=timedelta(minutes=settings.sign_in_token_minutes),
+            max_failures=settings.sign_in_max_failures,
+            lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
+        ),
+    )
     key_path = Path(settings.audit_key_path)
     signer: list[CheckpointSigner] = []
 
@@ -148,6 +161,7 @@ def bootstrap(
         watchlist=watchlist,
         policy=policy,
         access=access,
+        sign_in=sign_in,
         audit_log=AuditLog(database=database, clock=clock, signer=audit_signer),
         identity=identity,
         search=SearchService(database=database, clock=clock, decider=decider, model_path=settings.linkage_model),

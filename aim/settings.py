@@ -38,6 +38,9 @@ class Settings:
     policy_path: str = ""
     audit_key_path: str = "var/aim/audit-signing.key"
     staff_token_hours: int = 12
+    sign_in_token_minutes: int = 30  # a token from signing in with a password (docs/policy.md)
+    sign_in_max_failures: int = 5  # failed sign-ins in a row that lock an account
+    sign_in_lockout_minutes: int = 15  # how long a locked account stays locked
     max_json_body_bytes: int = 64 * 1024  # every endpoint but the feed's batches (docs/reliability.md)
     rate_limit: str = "1200/minute"  # requests per caller, any endpoint; empty: no limit
     search_rate_limit: str = "30/minute"  # searches per staff user; empty: no limit
@@ -112,6 +115,7 @@ def _problems(s: Settings) -> list[str]:
             problems.append(f"{name} must be a count per second, minute, hour or day, e.g. 30/minute, or empty")
     if not 1 <= s.staff_token_hours <= 24 * 90:
         problems.append("AIM_STAFF_TOKEN_HOURS must be between 1 and 2160 (90 days)")
+    problems.extend(_sign_in_problems(s))
     if not s.audit_key_path.strip():
         problems.append("AIM_AUDIT_KEY_PATH must name the audit signing key file (e.g. var/aim/audit-signing.key)")
     try:
@@ -119,3 +123,12 @@ def _problems(s: Settings) -> list[str]:
     except (ZoneInfoNotFoundError, ValueError):
         problems.append("AIM_TIMEZONE must be an IANA time zone such as Europe/London")
     return problems
+
+
+def _sign_in_problems(s: Settings) -> list[str]:
+    limits = (
+        ("AIM_SIGN_IN_TOKEN_MINUTES", s.sign_in_token_minutes, 24 * 60),
+        ("AIM_SIGN_IN_MAX_FAILURES", s.sign_in_max_failures, 100),
+        ("AIM_SIGN_IN_LOCKOUT_MINUTES", s.sign_in_lockout_minutes, 24 * 60),
+    )
+    return [f"{name} must be a whole number from 1 to {top}" for name, value, top in limits if not 1 <= value <= top]

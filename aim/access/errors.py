@@ -3,9 +3,10 @@
 AimError
 └── AccessError               carries the decision's reasons as ``problems`` for the response
     ├── NotSignedInError      no bearer token, or one that is unknown, expired or revoked (401)
+    │   └── SignInRefusedError   a sign-in with a password refused, whatever the reason (401, one message for all)
     └── AccessDeniedError     a signed-in user the policy refuses: suspended, no role, wrong purpose, ... (403)
 
-Both are raised only after the refusal has been written to the audit log.
+Each is raised only after the refusal has been written to the audit log.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ class AccessError(AimError):
 
 class NotSignedInError(AccessError):
     """Raised when a staff request carries no valid bearer token (none, unknown, expired or revoked)."""
+
+
+class SignInRefusedError(NotSignedInError):
+    """Raised when a sign-in with a user id and password is refused: unknown user, wrong password, locked, suspended
+    or no password set all raise it with the same message, so the answer does not tell which accounts exist; the
+    audit entry written first says which it was."""
 
 
 class AccessDeniedError(AccessError):

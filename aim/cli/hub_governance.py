@@ -1,20 +1,22 @@
-"""``aim hub users | audit | purge | subject-access | transparency``: governance on the hub."""
+"""``aim hub users | policy | audit | purge | subject-access | restrict | transparency``: governance on the hub.
+
+The ``users`` group lives in :mod:`aim.cli.hub_users`; this module registers it with the others."""
 
 from __future__ import annotations
 
 import getpass
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from aim.access.users import ACTIVE, SUSPENDED, StaffUser
 from aim.audit import store
 from aim.audit.log import AuditFilter
 from aim.audit.reports import subject_access, transparency
 from aim.cli.hub import open_hub
+from aim.cli.hub_users import users
 from aim.errors import InputError
 from aim.retention.purge import purge
 from governance import AuditEvent, Outcome, Policy, PolicyError, event_to_record, load_policy, policy_diff
@@ -27,103 +29,6 @@ def _date(_ctx: Any, _param: Any, value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date: give it as YYYY-MM-DD") from None
-
-
-def _show_user(user: StaffUser) -> str:
-    fields = (user.user_id, user.display_name, user.role, user.organisation or "-", user.team or "-", user.status)
-    return "\t".join(fields)
-
-
-@click.group(name="users")
-def users() -> None:
-    """Staff accounts for the hub's staff API: one role each, from the DPO's policy.
-
-    \b
-    Example:
-      aim hub users add j.smith --name "J Smith" --role mash_officer --organisation CHILDRENS_SC --team mash
-    """
-
-
-@users.command(name="add")
-@click.argument("user_id")
-@click.option("--name", "display_name", required=True, help="The person's display name (staff, not a subject).")
-@click.option("--role", required=True, help="A role the policy defines (e.g. mash_officer).")
-@click.option("--organisation", help="The partner code of the user's organisation.")
-@click.option("--team", help="The user's team (alerts and watch-list entries are owned by teams).")
-@click.pass_context
-def users_add(
-    ctx: click.Context, *, user_id: str, display_name: str, role: str, organisation: str | None, team: str | None
-) -> None:
-    """Add an active staff user; then issue a token with 'aim hub users new-token'.
-
-    \b
-    Example:
-      aim hub users add j.smith --name "J Smith" --role mash_officer --team mash
-    """
-    built = open_hub(ctx)
-    if built.policy is not None and role not in built.policy.role_ids:
-        raise InputError(f"role {role!r} is not in the policy: use one of {', '.join(built.policy.role_ids)}")
-    click.echo(
-        _show_user(
-            built.access.users.add(
-                user_id=user_id, display_name=display_name, role=role, organisation=organisation, team=team
-            )
-        )
-    )
-
-
-@users.command(name="list")
-@click.pass_context
-def users_list(ctx: click.Context) -> None:
-    """List staff users with role, organisation, team and status.
-
-    \b
-    Example:
-      aim hub users list
-    """
-    for user in open_hub(ctx).access.users.all():
-        click.echo(_show_user(user))
-
-
-@users.command(name="suspend")
-@click.argument("user_id")
-@click.pass_context
-def users_suspend(ctx: click.Context, user_id: str) -> None:
-    """Suspend a user: every request is refused (403) and audited until reinstated.
-
-    \b
-    Example:
-      aim hub users suspend j.smith
-    """
-    click.echo(_show_user(open_hub(ctx).access.users.set_status(user_id, SUSPENDED)))
-
-
-@users.command(name="reinstate")
-@click.argument("user_id")
-@click.pass_context
-def users_reinstate(ctx: click.Context, user_id: str) -> None:
-    """Reinstate a suspended user.
-
-    \b
-    Example:
-      aim hub users reinstate j.smith
-    """
-    click.echo(_show_user(open_hub(ctx).access.users.set_status(user_id, ACTIVE)))
-
-
-@users.command(name="new-token")
-@click.argument("user_id")
-@click.option("--hours", type=click.IntRange(1, 2160), help="Lifetime [default: AIM_STAFF_TOKEN_HOURS].")
-@click.pass_context
-def users_new_token(ctx: click.Context, user_id: str, hours: int | None) -> None:
-    """Issue a bearer token (revoking the user's earlier ones); shown once, only its hash is kept.
-
-    \b
-    Example:
-      aim hub users new-token j.smith --hours 12
-    """
-    issued = open_hub(ctx).access.users.new_token(user_id, lifetime=timedelta(hours=hours) if hours else None)
-    click.echo(f"token for {issued.user_id}, valid until {issued.expires_at_iso} (shown once): {issued.token}")
 
 
 @click.group(name="audit")

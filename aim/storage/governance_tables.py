@@ -5,6 +5,7 @@ table module so the metadata is complete.
 
 Groups:
     staff_users, staff_tokens               who may use the staff API, in which role, with which bearer tokens
+    staff_passwords                         a user's argon2id password hash and the lock-out state of signing in
     audit_log, audit_checkpoints            the hash-chained audit log (append-only: triggers refuse UPDATE and
                                             DELETE) and its signed checkpoints
     restricted_persons                      persons hidden from all but the policy's named roles
@@ -29,6 +30,7 @@ __all__ = [
     "break_glass_uses",
     "metadata",
     "restricted_persons",
+    "staff_passwords",
     "staff_tokens",
     "staff_users",
 ]
@@ -56,6 +58,17 @@ staff_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+staff_passwords = Table(
+    "staff_passwords",
+    metadata,
+    Column("user_pk", Integer, ForeignKey("staff_users.pk"), primary_key=True),
+    Column("password_hash", String(255), nullable=False),  # argon2id, in the PHC string format; never the password
+    Column("set_at", UTCDateTime, nullable=False),
+    Column("failed_attempts", Integer, nullable=False),  # consecutive failed sign-ins since the last success or lock
+    Column("last_failed_at", UTCDateTime, nullable=True),
+    Column("locked_until", UTCDateTime, nullable=True),
 )
 
 audit_log = Table(

@@ -26,7 +26,8 @@ Contract (kept small and stable; routes depend on nothing else here)::
 
 What it does on every request, before the route runs:
 
-1. reads ``Authorization: Bearer <staff token>`` (``aim hub users new-token``); no valid token -> 401;
+1. reads ``Authorization: Bearer <staff token>`` (from ``POST /v1/sign-in``, or ``aim hub users new-token``); no
+   valid token -> 401;
 2. decides ``action`` through the policy decider chosen in :func:`aim.bootstrap.bootstrap` — deny by default; an
    action the registry does not know is denied; a suspended user, a missing purpose or case reference, a purpose
    or role not granted -> 403; when ``person`` names a path parameter, that person's restricted status and the
@@ -62,6 +63,12 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def request_id(request: Request) -> str | None:
+    """The caller's ``X-AIM-Request-Id`` when well formed (letters, digits, ``-``; up to 64), else ``None``."""
+    given = request.headers.get(REQUEST_ID_HEADER)
+    return given if given and _REQUEST_ID.match(given) else None
+
+
 def authorise(action: str, *, person: str | None = None) -> Callable[..., Iterator[Access]]:
     """A dependency allowing ``action`` only as the policy says, auditing the request either way.
 
@@ -71,14 +78,13 @@ def authorise(action: str, *, person: str | None = None) -> Callable[..., Iterat
     """
 
     def dependency(request: Request, hub: HubDep) -> Iterator[Access]:
-        request_id = request.headers.get(REQUEST_ID_HEADER)
         access = hub.access.authorise(
             token=bearer_token(request),
             action=action,
             purpose=request.headers.get(PURPOSE_HEADER),
             case_reference=request.headers.get(CASE_REF_HEADER),
             person_id=request.path_params.get(person) if person else None,
-            request_id=request_id if request_id and _REQUEST_ID.match(request_id) else None,
+            request_id=request_id(request),
         )
         try:
             yield access

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from aim import __version__
 from aim.bootstrap import Hub, bootstrap
 from aim.settings import Settings
-from api.hub import alerts, errors, governance, review, search
+from api.hub import alerts, errors, governance, review, search, sign_in
 from api.hub.limits import RequestLimits
 from api.hub.routes import router
 from api.hub.schemas import ErrorOut
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     errors.install(app)
     app.add_middleware(RequestLimits, hub=hub)
     app.include_router(router)
-    for module in (review, alerts, governance, search):
+    for module in (sign_in, review, alerts, governance, search):
         app.include_router(module.router)
     app.openapi = _openapi_with_hub_errors(app)  # type: ignore[method-assign]
     return app

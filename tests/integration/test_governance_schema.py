@@ -1,5 +1,5 @@
-"""Migration 0004 creates exactly the governance tables declared in aim.storage.governance_tables, on SQLite and
-PostgreSQL, and goes down and up again cleanly."""
+"""Migrations 0004 and 0006 (staff passwords) create exactly the governance tables declared in
+aim.storage.governance_tables, on SQLite and PostgreSQL, and go down and up again cleanly."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ OURS = {
     for table in (
         governance_tables.staff_users,
         governance_tables.staff_tokens,
+        governance_tables.staff_passwords,
         governance_tables.audit_log,
         governance_tables.audit_checkpoints,
         governance_tables.restricted_persons,
@@ -56,3 +57,25 @@ def test_0004_goes_down_and_up(hub: Hub) -> None:
     assert not OURS & set(inspect(engine).get_table_names())
     migrate.upgrade(engine)
     assert set(inspect(engine).get_table_names()) >= OURS
+
+
+def test_0006_goes_down_and_up_keeping_the_users(hub: Hub) -> None:
+    from alembic import command
+
+    engine = hub.database.engine
+    hub.access.users.add(user_id="j.smith", display_name="J Smith", role="dpo")
+    hub.sign_in.set_password(user_id="j.smith", password="synthetic-correct-horse-42", actor="cli:test")
+    command.downgrade(migrate.alembic_config(engine), "0005")
+    assert "staff_passwords" not in inspect(engine).get_table_names()
+    assert [u.user_id for u in hub.access.users.all()] == ["j.smith"]
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
+    columns = {c["name"]: c["nullable"] for c in inspect(engine).get_columns("staff_passwords")}
+    assert columns == {
+        "user_pk": False,
+        "password_hash": False,
+        "set_at": False,
+        "failed_attempts": False,
+        "last_failed_at": True,
+        "locked_until": True,
+    }

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from aim.access.sign_in import AUDIT_ACTIONS
 from aim.cli import main
 from aim.cli.hub_governance import GOVERNANCE_COMMANDS
 from aim.settings import Settings, env_name
@@ -35,7 +36,23 @@ def test_every_governance_command_is_documented(command: str) -> None:
     assert command in hub.commands  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("name", ["policy_path", "audit_key_path", "staff_token_hours"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "policy_path",
+        "audit_key_path",
+        "staff_token_hours",
+        "sign_in_token_minutes",
+        "sign_in_max_failures",
+        "sign_in_lockout_minutes",
+    ],
+)
 def test_governance_settings_are_documented(name: str) -> None:
     assert name in {spec.name for spec in fields(Settings)}
     assert f"`{env_name(name)}`" in POLICY
+
+
+@pytest.mark.parametrize("action", AUDIT_ACTIONS)
+def test_every_sign_in_audit_action_is_documented(action: str) -> None:
+    assert f"`{action}`" in AUDIT
+    assert f"`{action}`" in POLICY
