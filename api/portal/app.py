@@ -1,8 +1,8 @@
 """The portal's app factory. ``create_app(settings)`` for code and tests; ``app_from_env`` for ``uvicorn --factory``.
 
 Screens: sign in (:mod:`api.portal.pages_auth`), search, results and timeline (:mod:`api.portal.pages_search`),
-alerts and the watch list (:mod:`api.portal.pages_alerts`), the DPO's audit and break-glass screens
-(:mod:`api.portal.pages_dpo`).
+alerts and the watch list (:mod:`api.portal.pages_alerts`), the DPO's audit, break-glass and transparency screens
+(:mod:`api.portal.pages_dpo`), the data steward's review queue (:mod:`api.portal.pages_review`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from aim import __version__
 from aim.keys import load_keys
-from api.portal import errors, pages_alerts, pages_auth, pages_dpo, pages_search
+from api.portal import errors, pages_alerts, pages_auth, pages_dpo, pages_review, pages_search
 from api.portal.deps import Portal, render
 from api.portal.hub import HubAPI
 from api.portal.session import SessionStore
@@ -50,7 +50,7 @@ def create_app(settings: PortalSettings, *, http: httpx.Client | None = None) ->
     app.state.sessions = sessions
     errors.install(app, render)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (pages_auth, pages_search, pages_alerts, pages_dpo):
+    for module in (pages_auth, pages_search, pages_alerts, pages_dpo, pages_review):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

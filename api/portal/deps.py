@@ -44,6 +44,14 @@ class Portal:
     def partners(self) -> list[tuple[str, str]]:
         return [(p.code, p.name) for p in self.policy.partners]
 
+    def may(self, role: str, action: str) -> bool:
+        """Whether the menu offers a screen: the role holds a grant of ``action``, or its role is not known here (a
+        token sign-in). The hub still decides every call."""
+        if not role:
+            return True
+        found = self.policy.role(role)
+        return found is not None and any(action in grant.actions for grant in found.grants)
+
 
 def get_portal(request: Request) -> Portal:
     portal: Portal = request.app.state.portal
@@ -112,6 +120,7 @@ def render(request: Request, template: str, status_code: int = 200, /, **context
         "today": date.today(),
         "purpose_names": dict(portal.purposes()),
         "path": request.url.path,
+        "may": lambda action: session is not None and portal.may(session.role, action),
         **context,
     }
     return TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)

@@ -112,3 +112,19 @@ class HubAPI:
 
     def break_glass(self, ctx: Context, body: dict[str, Any]) -> Any:
         return self.call(ctx, "POST", "/v1/break-glass", json=body)
+
+    def transparency(self, ctx: Context, *, period_start: str, period_end: str) -> Any:
+        return self.call(ctx, "GET", "/v1/transparency", params={"from": period_start, "to": period_end})
+
+    # The data steward's review queue
+    def review_pairs(self, ctx: Context, *, limit: int) -> Any:
+        return self.call(ctx, "GET", "/v1/review/pairs", params={"limit": limit})
+
+    def review_decide(self, ctx: Context, pair_id: int, decision: str, note: str | None) -> Any:
+        return self.call(ctx, "POST", f"/v1/review/pairs/{pair_id}/{decision}", json={"note": note})
+
+    def review_split(self, ctx: Context, person_id: int, records: list[dict[str, str]]) -> Any:
+        return self.call(ctx, "POST", f"/v1/review/persons/{person_id}/split", json={"records": records})
+
+    def review_undo(self, ctx: Context, event_id: int) -> Any:
+        return self.call(ctx, "POST", f"/v1/review/events/{event_id}/undo")

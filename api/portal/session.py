@@ -10,6 +10,16 @@ from dataclasses import dataclass, field
 COOKIE = "aim_portal_session"
 
 
+@dataclass(frozen=True)
+class Undoable:
+    """An identity change made in this session that the hub can reverse: its event id, ``merge`` or ``split``, and
+    what it did in words."""
+
+    event_id: int
+    kind: str
+    text: str
+
+
 @dataclass
 class Session:
     """One signed-in staff user, and the purpose and case reference they last declared."""
@@ -23,6 +33,7 @@ class Session:
     purpose: str | None = None
     case_reference: str | None = None
     flash: str | None = None
+    undoable: list[Undoable] = field(default_factory=list)
 
     def pop_flash(self) -> str | None:
         message, self.flash = self.flash, None

@@ -87,6 +87,7 @@ def page(browser: object) -> Iterator[object]:
     context.close()
 
 
-def shot(page: object, name: str) -> None:
+def shot(page: object, name: str, *, full_page: bool = True) -> None:
+    """Save the page (or, for a long list, what the window shows) to docs/screenshots/NAME.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)  # type: ignore[attr-defined]

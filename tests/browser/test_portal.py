@@ -137,3 +137,51 @@ def test_dpo_audit_screen_shows_the_searches(page: Page, site: DemoSite) -> None
     shot(page, "audit")
     page.goto(site.portal + "/break-glass")
     page.wait_for_selector("h1:has-text('Break-glass reviews')")
+
+
+def test_data_steward_review_queue_accept_and_undo(page: Page, site: DemoSite) -> None:
+    sign_in(page, site, "data.steward")
+    assert page.locator("nav a", has_text="Review queue").count() == 1
+    assert page.locator("nav a", has_text="Transparency report").count() == 0
+    page.click("nav >> text=Review queue")
+    page.wait_for_selector("section.pair")
+    first = page.locator("section.pair").first
+    text = first.inner_text()
+    assert "confidence" in text
+    assert "First name" in text
+    shot(page, "review", full_page=False)
+    # A pair whose records are in two persons: accepting merges them, and the merge can be undone.
+    pair = page.locator("section.pair", has=page.locator("button[value=reject]")).first
+    pair_id = pair.get_attribute("id").removeprefix("pair-")  # type: ignore[union-attr]
+    page.focus(f"#note-{pair_id}")
+    page.keyboard.type("Same NHS number and date of birth; the surname differs by one letter.")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == f"accept-{pair_id}"
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"text=Pair {pair_id} accepted")
+    undo = page.locator("#changes button", has_text="Undo").first
+    undo.click()
+    page.wait_for_selector("text=Merge undone")
+    assert page.locator(f"#pair-{pair_id}").count() == 0, "a decided pair leaves the queue"
+
+
+def test_dpo_transparency_report(page: Page, site: DemoSite) -> None:
+    sign_in(page, site, "mash.officer")
+    search(page, site, purpose="mash_screening", case="MASH-2026-0004")
+    page.wait_for_selector("h1:has-text('Search results')")
+    sign_in(page, site, "dpo")
+    page.click("nav >> text=Transparency report")
+    page.wait_for_selector("#report-period")
+    text = page.inner_text("main")
+    for title in ("Searches by purpose and role", "Requests refused, by action", "Alerts by rule and outcome"):
+        assert title in text
+    chart = page.locator("svg#chart-searches")
+    assert chart.count() == 1
+    assert chart.get_attribute("role") == "img"
+    assert "Searches by purpose and role" in chart.locator("title").text_content()  # type: ignore[operator]
+    shot(page, "transparency")
+    page.fill("#from", "2026-10-05")
+    page.fill("#to", "2026-10-01")
+    page.click("#show-period")
+    page.wait_for_selector(".error-summary")
+    assert "The last day must be the same as or after the first day" in page.inner_text(".error-summary")

@@ -17,7 +17,17 @@ def test_every_setting_is_documented(name: str) -> None:
     assert f"`{name}`" in DOC, f"{name} is not in docs/portal.md's settings table"
 
 
-SCREENS = ["/signin", "/search", "/persons/{id}", "/alerts", "/watchlist", "/audit", "/break-glass"]
+SCREENS = [
+    "/signin",
+    "/search",
+    "/persons/{id}",
+    "/alerts",
+    "/watchlist",
+    "/audit",
+    "/break-glass",
+    "/transparency",
+    "/review",
+]
 
 
 @pytest.mark.parametrize("path", SCREENS)
