@@ -123,7 +123,8 @@ def purge_job(*, database: Database, policy: Policy | None, clock: Clock) -> Cal
 def schedule_nightly_purge(
     scheduler: BaseScheduler, job: Callable[[], object], *, hour: int = 2, minute: int = 30
 ) -> Job:
-    """Add the purge to an APScheduler scheduler, nightly; never two at once, missed runs coalesced into one.
+    """Add the purge to an APScheduler scheduler, nightly at ``hour:minute`` in the scheduler's time zone (the hub's
+    ``AIM_TIMEZONE``, like the other nightly jobs); never two at once, missed runs coalesced into one.
 
     Example::
 
@@ -133,7 +134,8 @@ def schedule_nightly_purge(
     """
     return scheduler.add_job(
         job,
-        CronTrigger(hour=hour, minute=minute),
+        # The trigger's own zone: without one, APScheduler takes the machine's zone, not the scheduler's.
+        CronTrigger(hour=hour, minute=minute, timezone=scheduler.timezone),
         id="retention_purge",
         name="retention purge",
         max_instances=1,

@@ -34,6 +34,7 @@ def _serve(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, *args: str) -> 
         seen["running"] = [s.running for s in made]
         seen["jobs"] = sorted(job.id for s in made for job in s.get_jobs())
         seen["one_at_a_time"] = all(job.max_instances == 1 and job.coalesce for s in made for job in s.get_jobs())
+        seen["zones"] = {str(job.trigger.timezone) for s in made for job in s.get_jobs()}
 
     monkeypatch.setattr(hub_cli, "nightly_scheduler", spy)
     monkeypatch.setattr(hub_cli.uvicorn, "run", fake_run)
@@ -49,6 +50,7 @@ def test_serve_runs_the_nightly_jobs_while_it_serves(env: dict[str, str], monkey
     assert seen["running"] == [True]
     assert seen["jobs"] == ["aim-identity-nightly", "aim-rules-nightly", "retention_purge"]
     assert seen["one_at_a_time"]
+    assert seen["zones"] == {"Europe/London"}  # the hub's AIM_TIMEZONE for every job, whatever the machine's zone
     assert [s.running for s in made] == [False]  # stopped with the server
 
 
