@@ -6,7 +6,9 @@ links, alert evidence, ...) — deleted explicitly, so the counts are known, and
 line — then the change outbox rows that name the record, then persons left with no link.
 
 One purge at a time: PostgreSQL takes a transaction-scoped advisory lock (a second purge returns at once, having done
-nothing); SQLite's write transaction already holds the database's only write lock.
+nothing); SQLite's write transaction already holds the database's only write lock. The nightly job purges once a day:
+when several hubs share a database, each scheduler fires it, and those after the first find the day's purge in the
+audit log and do nothing.
 """
 
 from __future__ import annotations
@@ -28,16 +30,19 @@ from aim.audit.store import append_in
 from aim.clock import Clock
 from aim.errors import ConfigError
 from aim.storage.database import Database
+from aim.storage.governance_tables import audit_log
 from aim.storage.tables import DERIVED_FROM_RECORD, links, persons, record_changes, records
 from aim.vocabulary import default_vocabulary
 from governance import Policy, PurgeReport, policy_digest, purge_cutoffs
+from governance.retention import PURGE_ACTION
 
 PURGE_LOCK = "aim:retention_purge"
 
 
 @dataclass(frozen=True)
 class PurgeResult:
-    """What a purge did (or, dry, would do); ``ran`` is False when another purge held the lock."""
+    """What a purge did (or, dry, would do); ``ran`` is False when another purge held the lock (or, for the nightly
+    job, the day's purge was already done)."""
 
     report: PurgeReport
     dry_run: bool
@@ -46,16 +51,25 @@ class PurgeResult:
 
 
 def purge(
-    *, database: Database, policy: Policy | None, clock: Clock, as_of: date | None = None, dry_run: bool = False
+    *,
+    database: Database,
+    policy: Policy | None,
+    clock: Clock,
+    as_of: date | None = None,
+    dry_run: bool = False,
+    once_a_day: bool = False,
 ) -> PurgeResult:
-    """Purge every record expired on ``as_of`` (default: today, UTC) under ``policy``'s retention periods."""
+    """Purge every record expired on ``as_of`` (default: today, UTC) under ``policy``'s retention periods.
+
+    With ``once_a_day`` (the nightly job), nothing is done when the audit log already records a purge as of that day.
+    """
     if policy is None:
         raise ConfigError("no access policy is loaded, so no retention periods: set AIM_POLICY_PATH")
     as_of = as_of or clock.now().date()
     cutoffs = purge_cutoffs(policy.retention, as_of)
     digest = policy_digest(policy)
     with database.write() as conn:
-        if not database.try_lock(conn, PURGE_LOCK):
+        if not database.try_lock(conn, PURGE_LOCK) or (once_a_day and _purged(conn, as_of)):
             return PurgeResult(PurgeReport(as_of, digest, cutoffs), dry_run, ran=False)
         expired = _expired(conn, cutoffs)
         ids = [pk for pk, _category in expired]
@@ -66,6 +80,14 @@ def purge(
             return PurgeResult(report, dry_run=True)
         entry = append_in(conn, report.audit_event(clock.now()))
     return PurgeResult(report, dry_run=False, audit_sequence=entry.sequence)
+
+
+def _purged(conn: Connection, as_of: date) -> bool:
+    """The audit log holds a purge as of ``as_of`` (read under the purge lock, so a purge just committed counts)."""
+    query = select(audit_log.c.sequence).where(
+        audit_log.c.action == PURGE_ACTION, audit_log.c.target == f"purge:{as_of.isoformat()}"
+    )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def _expired(conn: Connection, cutoffs: dict[str, date]) -> list[tuple[int, str]]:
@@ -112,10 +134,11 @@ def _delete_orphan_persons(conn: Connection) -> int:
 
 
 def purge_job(*, database: Database, policy: Policy | None, clock: Clock) -> Callable[[], PurgeResult]:
-    """The nightly purge as a no-argument function, for a scheduler (see :func:`schedule_nightly_purge`)."""
+    """The nightly purge as a no-argument function, for a scheduler (see :func:`schedule_nightly_purge`): once a day,
+    however many hubs on the database fire it."""
 
     def run() -> PurgeResult:
-        return purge(database=database, policy=policy, clock=clock)
+        return purge(database=database, policy=policy, clock=clock, once_a_day=True)
 
     return run
 

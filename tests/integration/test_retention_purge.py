@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,10 @@ from sqlalchemy import delete, func, insert, select
 
 from aim.audit.log import AuditFilter
 from aim.bootstrap import Hub
+from aim.clock import FixedClock
 from aim.feed import Row
 from aim.ingest.local import ingest_file
-from aim.retention.purge import purge
+from aim.retention.purge import purge, purge_job
 from aim.storage.governance_tables import restricted_persons
 from aim.storage.schema import metadata
 from aim.storage.tables import links, persons, records
@@ -134,3 +135,18 @@ def test_purging_twice_removes_nothing_more(purge_hub: Hub, tmp_path: Path) -> N
     again = purge(database=purge_hub.database, policy=purge_hub.policy, clock=purge_hub.clock, as_of=AS_OF)
     assert again.report.total_interactions == 0
     assert purge_hub.audit_log.verify().ok
+
+
+def test_the_nightly_job_purges_once_a_day(purge_hub: Hub, tmp_path: Path) -> None:
+    """Two hubs' schedulers fire the nightly purge on one database: the second finds the day's purge and does
+    nothing (tests/faults/test_scheduler_twice.py runs it with two real hubs); a purge by hand still runs."""
+    _load(purge_hub, tmp_path)
+    job = purge_job(database=purge_hub.database, policy=purge_hub.policy, clock=FixedClock(f.NOW))
+    first, second = job(), job()
+    assert (first.ran, first.report.total_interactions) == (True, 4)
+    assert (second.ran, second.audit_sequence) == (False, None)
+    by_hand = purge(database=purge_hub.database, policy=purge_hub.policy, clock=purge_hub.clock, as_of=f.TODAY)
+    assert (by_hand.ran, by_hand.report.total_interactions) == (True, 0)
+    assert len(purge_hub.audit_log.search(AuditFilter(action="retention_purge"))) == 2
+    tomorrow = purge_job(database=purge_hub.database, policy=purge_hub.policy, clock=FixedClock(f.NOW + timedelta(1)))
+    assert tomorrow().ran
