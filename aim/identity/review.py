@@ -1,8 +1,9 @@
 """The data steward's review queue: pending pairs with per-field agreement levels, accept or reject; split a person;
 undo a merge or a split. Every change is an event in ``identity_events`` and can itself be undone.
 
-What leaves this module for a screen is :meth:`PendingPair.to_public`: partners, record references, dates, flags,
-person ids, a confidence band and the level labels. Never an encoding, never a weight.
+What leaves this module for a screen is :meth:`PendingPair.to_public`: partners, record references, dates, flags
+masked by the categories the request may see (a steward judging a link needs neither), person ids, a confidence
+band and the level labels. Never an encoding, never a weight.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from aim.identity.resolver import LOCK
 from aim.storage.database import Database
 from aim.storage.identity_tables import identity_events, review_pairs
 from aim.storage.tables import links, partners, persons, records
+from aim.vocabulary import default_vocabulary
+from governance import mask_flag
 from linkage.model import LinkageModel
 
 
@@ -46,15 +49,16 @@ class PendingPair:
     levels: tuple[tuple[str, str], ...]
     band: str
 
-    def to_public(self) -> dict[str, Any]:
-        """The pair for a screen or an API response."""
+    def to_public(self, visible: frozenset[str]) -> dict[str, Any]:
+        """The pair for a screen or an API response; a flag whose category is not in ``visible`` is ``None``."""
+        flags = default_vocabulary().flags
         return {
             "pair_id": self.pair_id,
             "records": [
                 {
                     "partner": ref.partner,
                     "record_id": ref.record_id,
-                    "flag": ref.flag,
+                    "flag": mask_flag(ref.flag, flags.get(ref.flag, "unknown"), visible),
                     "interaction_date": ref.interaction_date.isoformat(),
                     "person_id": ref.person_id,
                 }

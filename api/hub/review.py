@@ -49,7 +49,11 @@ def list_pairs(*, hub: HubDep, access: ReviewAccess, limit: int = Query(50, ge=1
     """Pending pairs, the oldest first."""
     page = hub.identity.review.queue(limit=limit)
     access.record(results=len(page.items), pending=page.total)
-    return {"items": [item.to_public() for item in page.items], "total": page.total, "limit": limit}
+    return {
+        "items": [item.to_public(access.visible_categories) for item in page.items],
+        "total": page.total,
+        "limit": limit,
+    }
 
 
 @router.post("/pairs/{pair_id}/accept")

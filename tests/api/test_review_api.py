@@ -59,6 +59,9 @@ def test_the_steward_lists_pending_pairs_as_labels_and_a_band_only(feeds: idf.Fe
     assert pair["confidence"] in {"high", "medium", "low"}
     assert set(pair) == {"pair_id", "records", "agreement", "confidence"}
     assert set(pair["records"][0]) == {"partner", "record_id", "flag", "interaction_date", "person_id"}
+    # The steward's role sees no category: the police flag is masked, the partner and date are shown.
+    assert [r["flag"] for r in pair["records"]] == [None, None]
+    assert "POLICE_DV" not in response.text
     for hidden in ("bf_", "tk_", "weight", "score", '"enc'):
         assert hidden not in response.text, hidden
     [entry] = feeds.hub.audit_log.search(AuditFilter())
