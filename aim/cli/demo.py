@@ -44,8 +44,8 @@ def demo(
 
     The first start generates the population as of today, creates the partnership key set, registers the eight
     demo partners, encodes each partner's extract and pushes it through the hub's API, links, runs the rules and
-    creates one staff user per role of the demo policy. A second start reuses the data (and reissues the demo
-    sign-ins). All data is synthetic.
+    creates one staff user per role of the demo policy, each with a password printed at the end. A second start
+    reuses the data (and sets new demo passwords). All data is synthetic.
 
     \b
     Example:
@@ -98,9 +98,10 @@ def _announce(
     click.echo("")
     click.echo(f"AIM demo ready in {seconds:.0f}s. All data is synthetic.")
     click.echo(f"  portal: {portal}/   (hub API: {hub})")
-    click.echo("  sign in: open the portal and pick a demo user:")
+    click.echo("  sign in: open the portal and pick a demo user, or sign in with a user id and password below")
+    click.echo("  (demo accounts with synthetic data; the passwords are new at every start):")
     for user in users:
-        click.echo(f"    {user['user_id']:<18} {user['role']:<26} {user['name']}")
+        click.echo(f"    {user['user_id']:<18} {user['password']:<18} {user['role']:<26} {user['name']}")
     tips = suggestions(layout, as_of=today)
     if tips:
         click.echo("  people to search for (purpose 'MASH screening', any case reference, signed in as mash.officer):")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -218,7 +219,8 @@ def refresh(layout: DemoLayout, *, as_of: date, echo: Echo) -> None:
 
 
 def staff_sign_ins(layout: DemoLayout) -> list[dict[str, str]]:
-    """Create the demo users (once) and issue each a fresh token; write them to the portal's demo sign-in file."""
+    """Create the demo users (once) and set each a fresh random password; write them to the portal's demo sign-in
+    file (owner-only) for the demo user picker, which signs in at the hub with them. Demo only: synthetic accounts."""
     hub = _open(layout)
     try:
         known = {u.user_id for u in hub.access.users.all()}
@@ -232,13 +234,14 @@ def staff_sign_ins(layout: DemoLayout) -> list[dict[str, str]]:
                     organisation=spec.organisation,
                     team=spec.team,
                 )
-            issued = hub.access.users.new_token(spec.user_id)
+            password = secrets.token_urlsafe(12)
+            hub.sign_in.set_password(user_id=spec.user_id, password=password, actor="system:demo")
             out.append(
                 {
                     "user_id": spec.user_id,
                     "name": spec.name,
                     "role": spec.role,
-                    "token": issued.token,
+                    "password": password,
                     "description": spec.description,
                 }
             )

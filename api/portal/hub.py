@@ -49,12 +49,28 @@ class HubAPI:
         if ctx.case_reference:
             headers[CASE_REF_HEADER] = ctx.case_reference
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        return self._send(method, path, headers, json=json, params=clean)
+
+    # Signing in and out (no policy decision: these issue and revoke the token every other call carries)
+    def sign_in(self, user_id: str, password: str) -> Any:
+        """A bearer token for the user (``token``, ``expires_at``, ``display_name``, ``role``); 401 when refused."""
+        return self._send(
+            "POST", "/v1/sign-in", dict(self.extra_headers), json={"user_id": user_id, "password": password}
+        )
+
+    def sign_out(self, token: str) -> None:
+        """Revoke ``token`` at the hub."""
+        self._send("POST", "/v1/sign-out", {"Authorization": f"Bearer {token}", **self.extra_headers})
+
+    def _send(
+        self, method: str, path: str, headers: dict[str, str], *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
         try:
-            response = self.http.request(method, path, json=json, params=clean, headers=headers)
+            response = self.http.request(method, path, json=json, params=params, headers=headers)
         except httpx.HTTPError:
             raise HubError("the hub did not answer", status=503, code="unreachable") from None
         if response.is_success:
-            return response.json()
+            return response.json() if response.content else None
         try:
             body = response.json()
         except ValueError:

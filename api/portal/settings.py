@@ -17,13 +17,15 @@ from governance import Policy, PolicyError, load_policy
 
 @dataclass(frozen=True)
 class DemoUser:
-    """A demo sign-in offered on the sign-in screen (demo mode only)."""
+    """A demo sign-in offered on the sign-in screen (demo mode only): picking it signs in at the hub with the demo
+    user's ``password`` (what ``aim demo`` writes), or, given only a ``token``, uses that token as it is."""
 
     user_id: str
     name: str
     role: str
-    token: str
+    token: str = ""
     description: str = ""
+    password: str = ""
 
 
 @dataclass(frozen=True)
