@@ -69,6 +69,9 @@ class WouldRaise:
     record_pks: set[int] = field(default_factory=set)
 
 
+_ANALYZE = {"alerts": "ANALYZE alerts", "alert_evidence": "ANALYZE alert_evidence"}
+
+
 class RulesService:
     def __init__(
         self,
@@ -119,6 +122,8 @@ class RulesService:
         with self._db.write() as conn:
             self._lock(conn)
             now = self._clock.now()
+            if scope is None:
+                self._refresh_statistics(conn, "alerts", "alert_evidence")
             self._record_versions(conn, runnable, now)
             reports = [self._evaluate(conn, rule, as_of, scope, now) for rule in runnable]
             for hook in self.after_run:
@@ -225,6 +230,16 @@ class RulesService:
                     .values(status=rule.status)
                 )
 
+    def _refresh_statistics(self, conn: Connection, *tables: str) -> None:
+        """ANALYZE the alert tables, so both planners probe the evidence by record (one index look-up per interaction
+        in the window) rather than walking every alert of the rule for each interaction: on SQLite without statistics
+        a second run over 100,000 interactions took 40 s instead of 0.3 s. SQLite samples at most 1,000 rows per
+        index (``analysis_limit``), so the cost stays flat as the tables grow; PostgreSQL samples by itself."""
+        if self._db.backend == "sqlite":
+            conn.execute(text("PRAGMA analysis_limit = 1000"))
+        for table in tables:
+            conn.execute(text(_ANALYZE[table]))
+
     def _evaluate(self, conn: Connection, rule: Rule, as_of: date, scope: list[int] | None, now: datetime) -> RunReport:
         """Decide in the database: count the suppressed, raise the new alerts set-based; read into Python only the
         persons whose current alert (episode) has interactions it does not hold yet."""
@@ -249,14 +264,14 @@ class RulesService:
         for part in parts:
             conn.execute(raising.raise_alerts(rule, as_of, part, now))
         after = conn.execute(raising.last_alert_pk()).scalar_one()
-        if after > before and self._db.backend == "postgresql":
+        if after > before:
             # Thousands of alerts may have just arrived: without fresh statistics the planner takes the table for
             # empty and joins the window to it the slow way round.
-            conn.execute(text("ANALYZE alerts"))
-        if after > before:
+            self._refresh_statistics(conn, "alerts")
             for part in parts:  # the events name the keys read from the window, so before the evidence is written
                 conn.execute(raising.raised_events(rule, as_of, part, before, now))
             conn.execute(evidence_for_alerts(rule, as_of, before, now))
+            self._refresh_statistics(conn, "alert_evidence")
             report.raised = conn.execute(
                 select(func.count()).where(
                     alerts.c.pk > before, alerts.c.rule_id == rule.id, alerts.c.mode == report.mode

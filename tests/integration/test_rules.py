@@ -221,3 +221,28 @@ def test_watch_list_notifies_the_owning_team_without_personal_data(world: World)
     assert world.hub.watchlist.expire(today=TODAY + timedelta(days=61)) == 1
     with pytest.raises(LifecycleError, match="reason is required"):
         world.hub.watchlist.remove(entry_pk=entry.pk, reason="", actor="u")
+
+
+def test_after_raising_the_window_probes_the_evidence_by_record(world: World) -> None:
+    """Statistics are refreshed after alerts are raised, so whether an interaction is already held is one index
+    look-up of the evidence by record, not a walk over every alert of the rule per interaction (which made a second
+    run over 100,000 interactions take 40 s instead of 0.3 s on SQLite)."""
+    from aim.rules import raising
+
+    for _ in range(30):
+        person = world.person()
+        for partner in ("WMP", "CITYHOSP_AE", "SCHOOLS"):
+            world.interaction(person, partner)
+    [report] = world.hub.rules.run(as_of=TODAY, rules=[rule()])
+    assert report.raised == 30
+    with world.hub.database.read() as conn:
+        statement = raising.classify(rule(), TODAY, None).compile(conn, compile_kwargs={"literal_binds": True})
+        if world.hub.database.backend == "sqlite":
+            plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}"))
+            assert "alert_evidence USING INDEX ix_alert_evidence_record_pk" in plan, plan
+        else:
+            analysed = conn.exec_driver_sql(
+                "SELECT relname FROM pg_stat_user_tables WHERE relname IN ('alerts', 'alert_evidence')"
+                " AND last_analyze IS NOT NULL"
+            ).scalars()
+            assert sorted(analysed) == ["alert_evidence", "alerts"]
