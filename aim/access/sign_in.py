@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from aim.access.errors import NotSignedInError, SignInRefusedError
 from aim.access.passwords import PasswordHashing, check_password_rule
-from aim.access.users import StaffUser, UserRegistry, user_from_row
+from aim.access.users import USER_ID, StaffUser, UserRegistry, user_from_row
 from aim.clock import Clock
 from aim.storage.database import Database
 from aim.storage.governance_tables import staff_passwords, staff_users
@@ -124,6 +124,22 @@ class SignInService:
             _clear_failures(conn, user_pk)
         self._admin_event(UNLOCK_ACCOUNT, user_id, actor, "unlocked: failed sign-ins and any lock-out cleared")
 
+    def states(self) -> dict[str, str]:
+        """Each user's sign-in state, for 'aim hub users list': ``password set`` or ``locked until <time>``; a user
+        without a password is absent."""
+        now = self._clock.now()
+        query = select(staff_users.c.user_id, staff_passwords.c.locked_until).join(
+            staff_passwords, staff_passwords.c.user_pk == staff_users.c.pk
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(query).all()
+        return {
+            row.user_id: f"locked until {_iso(row.locked_until)}"
+            if row.locked_until is not None and row.locked_until > now
+            else "password set"
+            for row in rows
+        }
+
     def sign_in(self, *, user_id: str, password: str, request_id: str | None = None) -> SignedIn:
         """A bearer token for the user, or :class:`SignInRefusedError` (the same for every reason; audited first)."""
         now = self._clock.now()
@@ -145,6 +161,8 @@ class SignInService:
         return user
 
     def _account(self, user_id: str) -> _Account | None:
+        if not USER_ID.match(user_id):
+            return None  # no account can have this id (and PostgreSQL refuses some characters, NUL among them)
         query = (
             select(staff_users, staff_passwords.c.password_hash, staff_passwords.c.locked_until)
             .select_from(staff_users.outerjoin(staff_passwords, staff_passwords.c.user_pk == staff_users.c.pk))

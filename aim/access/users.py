@@ -23,7 +23,7 @@ from aim.storage.database import Database
 from aim.storage.governance_tables import staff_tokens, staff_users
 
 ACTIVE, SUSPENDED = "active", "suspended"
-_USER_ID = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,63}$")
+USER_ID = re.compile(r"^[a-z0-9][a-z0-9._\-]{1,63}$")
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
@@ -76,7 +76,7 @@ class UserRegistry:
     ) -> StaffUser:
         """Create an active account; refuses a malformed or taken user id."""
         problems = []
-        if not _USER_ID.match(user_id):
+        if not USER_ID.match(user_id):
             problems.append(
                 f"user id {user_id!r} must be 2-64 lower-case letters, digits, '.', '_' or '-' (e.g. 'j.smith')"
             )

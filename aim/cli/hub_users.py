@@ -63,14 +63,17 @@ def users_add(
 @users.command(name="list")
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
-    """List staff users with role, organisation, team and status.
+    """List staff users: id, name, role, organisation, team, status, and whether they can sign in (password set,
+    no password, or locked until a time).
 
     \b
     Example:
       aim hub users list
     """
-    for user in open_hub(ctx).access.users.all():
-        click.echo(_show_user(user))
+    built = open_hub(ctx)
+    states = built.sign_in.states()
+    for user in built.access.users.all():
+        click.echo(f"{_show_user(user)}\t{states.get(user.user_id, 'no password')}")
 
 
 @users.command(name="suspend")

@@ -106,6 +106,7 @@ REFUSED_BODY = {
         pytest.param("unknown user", "unknown_user", id="unknown user"),
         pytest.param("suspended", "suspended", id="suspended user with the right password"),
         pytest.param("no password", "no_password", id="user without a password"),
+        pytest.param("impossible id", "unknown_user", id="a user id no account can have (NUL, control characters)"),
     ],
 )
 def test_every_refusal_is_the_same_401_and_is_audited_with_its_reason(
@@ -115,16 +116,16 @@ def test_every_refusal_is_the_same_401_and_is_audited_with_its_reason(
     account(hub, password=None if case == "no password" else PASSWORD)
     if case == "suspended":
         hub.access.users.set_status("j.smith", "suspended")
-    user_id = "nobody.here" if case == "unknown user" else "j.smith"
+    user_id = {"unknown user": "nobody.here", "impossible id": "j.smith\u0000\n"}.get(case, "j.smith")
     response = sign_in(client, user_id, WRONG if case == "wrong password" else PASSWORD)
     assert response.status_code == 401
     assert response.json() == REFUSED_BODY
     [entry] = entries(hub, "sign_in")
     assert entry.event.outcome.value == "denied"
     assert entry.event.reasons[0].startswith(f"{reason}:")
-    if case == "unknown user":
+    if reason == "unknown_user":
         assert (entry.event.actor, entry.event.target) == (None, None), "what was typed is not recorded"
-        assert "nobody.here" not in json.dumps(event_to_record(entry.event))
+        assert user_id not in json.dumps(event_to_record(entry.event))
     else:
         assert entry.event.target == "user:j.smith"
 

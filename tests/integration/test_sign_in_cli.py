@@ -83,6 +83,10 @@ def test_a_refused_password_names_the_rule_and_is_not_set(env: dict[str, str], s
     assert not _signs_in(env, stdin.strip() or PASSWORD)
 
 
+def test_the_list_says_who_has_no_password(env: dict[str, str]) -> None:
+    assert _run(env, "users", "list")[1].rstrip().endswith("\tno password")
+
+
 def test_an_unknown_user_is_refused_before_a_password_is_asked_for(env: dict[str, str]) -> None:
     code, out = _run(env, "users", "set-password", "nobody.here")
     assert code == 2
@@ -95,8 +99,10 @@ def test_unlock_clears_a_lock_out(env: dict[str, str]) -> None:
     for _ in range(5):
         assert not _signs_in(env, "synthetic-wrong-horse-42")
     assert not _signs_in(env, PASSWORD), "locked"
+    assert "\tlocked until " in _run(env, "users", "list")[1]
     code, out = _run(env, "users", "unlock", "j.smith")
     assert code == 0, out
+    assert _run(env, "users", "list")[1].rstrip().endswith("\tpassword set")
     assert _signs_in(env, PASSWORD)
     assert "unlock_account" in _run(env, "audit", "show", "--action", "unlock_account")[1]
 
