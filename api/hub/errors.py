@@ -12,6 +12,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from aim.access.errors import AccessDeniedError, NotSignedInError
 from aim.errors import AimError, ConfigError, InputError, NotFoundError
@@ -21,6 +22,7 @@ from aim.partner.errors import AuthenticationError, NotPermittedError
 from aim.rules.errors import LifecycleConflictError
 
 log = logging.getLogger("aim.api.hub")
+STORAGE_RETRY_AFTER_S = 5
 
 
 class BodyTooLargeError(AimError):
@@ -85,6 +87,19 @@ async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body("invalid", detail), status_code=422)
 
 
+async def _storage_failed(_request: Request, exc: Exception) -> JSONResponse:
+    # The database could not read or write (an I/O error, a full disk, a lost connection, a lock held too long): the
+    # open transaction was rolled back, and the same request may well succeed shortly. Logged by type, never values.
+    assert isinstance(exc, OperationalError)
+    log.error("storage failed: %s", type(exc.orig).__name__)
+    detail = (
+        "the hub's storage failed, so the request did not complete (what it had not finished was rolled back): "
+        f"send it again in {STORAGE_RETRY_AFTER_S} s"
+    )
+    headers = {"Retry-After": str(STORAGE_RETRY_AFTER_S)}
+    return JSONResponse(_body("unavailable", detail), status_code=503, headers=headers)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
     return JSONResponse(_body("internal", "the hub could not process the request; retry later"), status_code=500)
@@ -94,4 +109,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AimError, _aim_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(OperationalError, _storage_failed)
     app.add_exception_handler(Exception, _unexpected)

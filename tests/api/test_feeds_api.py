@@ -6,10 +6,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from aim.agent.push import HubClient, PushError, fetch_receipt, push_feed
 from aim.bootstrap import Hub
 from aim.ingest.batches import split_feed, split_rows
+from aim.storage import feeds as feed_store
 from tests import factories as f
 from tests.asgi import TestClient
 
@@ -42,6 +44,29 @@ def test_the_protocol_step_by_step(hub: Hub, client: TestClient, tmp_path: Path)
     assert committed.status_code == 200
     assert committed.json() | {"rejections": []} == _send(client, keys, "GET", "/v1/feeds/WMP-1/receipt").json()
     assert (committed.json()["accepted"], committed.json()["rejected"]) == (30, 0)
+
+
+def test_a_storage_failure_is_503_with_retry_after_and_the_batch_is_kept_on_retry(
+    hub: Hub, client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = f.register(hub)
+    f.feed(tmp_path / "a.feed", f.rows(10))
+    feed = split_feed((tmp_path / "a.feed").read_bytes())
+    store_batch = feed_store.insert_batch
+    failures = [OperationalError("INSERT INTO feed_batches ...", {}, OSError("disk I/O error"))]
+
+    def failing_once(*args: object, **kwargs: object) -> int:
+        if failures:
+            raise failures.pop()
+        return store_batch(*args, **kwargs)
+
+    monkeypatch.setattr(feed_store, "insert_batch", failing_once)
+    assert _send(client, keys, "POST", "/v1/feeds", feed.manifest_line, JSON).status_code == 201
+    failed = _send(client, keys, "PUT", "/v1/feeds/WMP-1/batches/1", feed.body, NDJSON)
+    assert (failed.status_code, failed.headers["Retry-After"], failed.json()["error"]) == (503, "5", "unavailable")
+    assert "disk" not in failed.text, "the database's own message stays in the hub"
+    assert _send(client, keys, "PUT", "/v1/feeds/WMP-1/batches/1", feed.body, NDJSON).status_code == 201
+    assert _send(client, keys, "POST", "/v1/feeds/WMP-1/commit").json()["accepted"] == 10
 
 
 def test_the_agent_client_pushes_a_feed_and_gets_its_receipt(hub: Hub, client: TestClient, tmp_path: Path) -> None:
