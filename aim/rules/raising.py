@@ -142,8 +142,13 @@ def _grouped(rule: Rule, as_of: date, person_pks: Sequence[int] | None, *, fresh
     )
 
 
-def raise_alerts(rule: Rule, as_of: date, person_pks: Sequence[int] | None, now: datetime) -> Any:
-    """INSERT ... SELECT of a new alert for every qualifying person with no episode and no suppression."""
+def raise_alerts(rule: Rule, as_of: date, person_pks: Sequence[int], now: datetime) -> Any:
+    """INSERT ... SELECT of a new alert for each of the persons given: those :func:`classify` found qualifying with
+    no episode and no suppression, in the same transaction under the rules lock.
+
+    The statement reads no alert: had it kept the episode and suppression checks, PostgreSQL would probe the table it
+    is inserting into once per new alert, through every row already inserted by the statement (the first run over
+    1,000,000 interactions spent 73 of its 88 s there)."""
     start, end = rule.window.bounds(as_of)
     grouped = _grouped(rule, as_of, person_pks)
     values: dict[str, Any] = {
@@ -163,10 +168,7 @@ def raise_alerts(rule: Rule, as_of: date, person_pks: Sequence[int] | None, now:
         "raised_at": literal(now, UTCDateTime()),
         "updated_at": literal(now, UTCDateTime()),
     }
-    source = select(*values.values()).where(
-        ~episode(rule, as_of, grouped.c.person_pk), ~suppressed(rule, as_of, grouped.c.person_pk)
-    )
-    return alerts.insert().from_select(list(values), source)
+    return alerts.insert().from_select(list(values), select(*values.values()))
 
 
 def raised_events(rule: Rule, as_of: date, person_pks: Sequence[int] | None, after_pk: int, now: datetime) -> Any:

@@ -241,11 +241,12 @@ class RulesService:
             conn.execute(text(_ANALYZE[table]))
 
     def _evaluate(self, conn: Connection, rule: Rule, as_of: date, scope: list[int] | None, now: datetime) -> RunReport:
-        """Decide in the database: count the suppressed, raise the new alerts set-based; read into Python only the
-        persons whose current alert (episode) has interactions it does not hold yet."""
+        """Decide in the database: count the suppressed, raise the new alerts set-based (only their persons' ids pass
+        through Python); read into Python only the persons whose current alert (episode) has interactions it does not
+        hold yet."""
         report = RunReport(rule.id, rule.version, rule.mode or "live")
         held: list[int] = []
-        to_raise = 0
+        to_raise: list[int] = []
         parts: list[list[int] | None] = [None] if scope is None else [list(c) for c in store.chunks(scope, 5000)]
         for part in parts:
             for person, has_episode, is_suppressed in conn.execute(raising.classify(rule, as_of, part)):
@@ -255,14 +256,14 @@ class RulesService:
                 elif is_suppressed:
                     report.suppressed += 1
                 else:
-                    to_raise += 1
+                    to_raise.append(person)
         if held:
             self._add_to_episodes(conn, rule, as_of, sorted(held), report=report, now=now)
         if not to_raise:
             return report  # the steady nightly case: one pass over the window and nothing read into Python
         before = conn.execute(raising.last_alert_pk()).scalar_one()
-        for part in parts:
-            conn.execute(raising.raise_alerts(rule, as_of, part, now))
+        for chunk in store.chunks(sorted(to_raise), 5000):
+            conn.execute(raising.raise_alerts(rule, as_of, list(chunk), now))
         after = conn.execute(raising.last_alert_pk()).scalar_one()
         if after > before:
             # Thousands of alerts may have just arrived: without fresh statistics the planner takes the table for
