@@ -69,6 +69,9 @@ class WouldRaise:
     record_pks: set[int] = field(default_factory=set)
 
 
+_RAISE_CHUNK = 30_000
+"""Persons per statement raising alerts: each statement reads the window once; under SQLite's 32,766 variables."""
+
 _ANALYZE = {"alerts": "ANALYZE alerts", "alert_evidence": "ANALYZE alert_evidence"}
 
 
@@ -262,7 +265,7 @@ class RulesService:
         if not to_raise:
             return report  # the steady nightly case: one pass over the window and nothing read into Python
         before = conn.execute(raising.last_alert_pk()).scalar_one()
-        for chunk in store.chunks(sorted(to_raise), 5000):
+        for chunk in store.chunks(sorted(to_raise), _RAISE_CHUNK):
             conn.execute(raising.raise_alerts(rule, as_of, list(chunk), now))
         after = conn.execute(raising.last_alert_pk()).scalar_one()
         if after > before:
