@@ -6,6 +6,7 @@ echoed, logged or audited (see :mod:`aim.access.sign_in`).
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 
 import click
@@ -164,7 +165,7 @@ def _prompted_password() -> str:
 
 
 def _stdin_password() -> str:
-    line = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    line = sys.stdin.readline().rstrip("\r\n")
     if not line:
         raise InputError(
             "no password on standard input: --password-stdin reads the first line; pipe it in, "
