@@ -17,6 +17,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from aim.agent.encode import encode_extract
 from aim.agent.push import HubClient, push_feed
 from aim.audit.signing import ensure_signing_key
@@ -27,6 +29,9 @@ from aim.identity.service import IdentityService
 from aim.keys import init_keys
 from aim.partner.credentials import generate_signing_key, load_signing_key
 from aim.settings import Settings, env_name
+from aim.storage.identity_tables import review_pairs
+from aim.storage.rules_tables import alerts
+from aim.storage.tables import persons
 from governance import load_policy
 
 Echo = Callable[[str], None]
@@ -196,12 +201,30 @@ def load_feeds(layout: DemoLayout, *, hub_url: str, as_of: date, echo: Echo) -> 
         echo(f"  {folder.name}: pushed; {receipt['accepted']} accepted, {receipt['rejected']} rejected")
     hub = _open(layout)
     try:
-        run = IdentityService(database=hub.database, clock=hub.clock, model_path=hub.settings.linkage_model).link()
-        echo(f"linked {run.records_linked} records into {run.new_persons} persons ({run.reviews_queued} for review)")
-        _run_rules(hub, as_of, echo)
+        # The hub links each feed and runs the rules for the persons it touched as the feed commits; these catch
+        # anything left, then the summary says what the hub holds.
+        IdentityService(database=hub.database, clock=hub.clock, model_path=hub.settings.linkage_model).link()
+        hub.rules.run(as_of=as_of)
+        echo(_holdings(hub))
     finally:
         hub.close()
     layout.state_file.write_text(json.dumps({"ready": True, "as_of": as_of.isoformat()}), encoding="utf-8")
+
+
+def _holdings(hub: Hub) -> str:
+    with hub.database.read() as conn:
+        held = conn.execute(select(func.count()).select_from(persons).where(persons.c.merged_into.is_(None)))
+        people = held.scalar_one()
+        pending = conn.execute(select(func.count()).where(review_pairs.c.status == "pending")).scalar_one()
+        raised: dict[str, int] = dict(
+            conn.execute(
+                select(alerts.c.action, func.count()).where(alerts.c.mode == "live").group_by(alerts.c.action)
+            ).all()
+        )
+    return (
+        f"the hub holds {people} persons ({pending} pairs waiting for review), "
+        f"{raised.get('alert', 0)} alerts and {raised.get('watchlist_suggestion', 0)} watch-list suggestions"
+    )
 
 
 def _run_rules(hub: Hub, as_of: date, echo: Echo) -> None:
