@@ -45,6 +45,8 @@ class RunReport:
     version: int
     mode: str
     qualifying: int = 0
+    """Persons who meet the rule with at least one interaction no alert of the rule holds yet (the others are
+    already explained by their alert, so a second run finds none)."""
     raised: int = 0
     extended: int = 0
     reopened: int = 0
@@ -52,8 +54,8 @@ class RunReport:
 
     def line(self) -> str:
         return (
-            f"{self.rule_id} v{self.version} ({self.mode}): {self.qualifying} persons qualify; raised {self.raised}, "
-            f"added to {self.extended}, re-opened {self.reopened}, suppressed {self.suppressed}"
+            f"{self.rule_id} v{self.version} ({self.mode}): {self.qualifying} persons qualify with something new; "
+            f"raised {self.raised}, added to {self.extended}, re-opened {self.reopened}, suppressed {self.suppressed}"
         )
 
 
