@@ -268,7 +268,7 @@ class RulesService:
             return report  # the steady nightly case: one pass over the window and nothing read into Python
         before = conn.execute(raising.last_alert_pk()).scalar_one()
         for chunk in store.chunks(sorted(to_raise), _RAISE_CHUNK):
-            conn.execute(raising.raise_alerts(rule, as_of, list(chunk), now))
+            conn.execute(raising.raise_alerts(rule, as_of, list(chunk), now, narrow=scope is not None))
         after = conn.execute(raising.last_alert_pk()).scalar_one()
         if after > before:
             # Thousands of alerts may have just arrived: without fresh statistics the planner takes the table for
