@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch-rows", type=int, default=5_000)
     parser.add_argument("--no-doc", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="one database only")
     args = parser.parse_args()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     where = machine()
@@ -175,8 +176,10 @@ def main() -> None:
         workdir = Path(tmp)
         feed = workdir / "big.feed"
         f.feed(feed, f.rows(args.rows, seed=11), feed_id="WMP-BENCH")
-        results = [run("SQLite", f"sqlite:///{workdir / 'hub.db'}", feed, args.rows, args.batch_rows, workdir)]
-        if os.environ.get("AIM_TEST_POSTGRES_URL"):
+        results: list[dict[str, object]] = []
+        if args.only != "postgresql":
+            results.append(run("SQLite", f"sqlite:///{workdir / 'hub.db'}", feed, args.rows, args.batch_rows, workdir))
+        if os.environ.get("AIM_TEST_POSTGRES_URL") and args.only != "sqlite":
             with postgres_database() as url:
                 results.append(run("PostgreSQL", url, feed, args.rows, args.batch_rows, workdir))
     print(json.dumps(results, indent=2))

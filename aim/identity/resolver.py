@@ -233,19 +233,25 @@ class IdentityResolver:
 
         best = _best_edges(labels, edge_a, edge_b, scored.weight[link_rows], verdicts.method[link_rows])
         free = store.empty_unmerged(conn, (previous[pk] for pk in new_pks if pk in previous))
-        made: list[store.NewLink] = []
+        placed: list[tuple[list[int], int | None, bool]] = []
         for group in _groups(labels):
             persons_here = sorted({int(p) for p in person_of_node[group] if p >= 0})
             fresh = [int(x) for x in group if person_of_node[x] < 0]
             survivor = self._survivor(
                 conn, persons_here=persons_here, fresh=fresh, nodes=nodes, previous=previous, free=free, report=report
             )
-            for x in fresh:
+            placed.append((fresh, survivor, bool(persons_here)))
+        # Groups that become a new person get theirs in one statement (a first load makes hundreds of thousands).
+        created = iter(store.new_persons(conn, sum(s is None for _, s, _ in placed), now=self._clock.now()))
+        made: list[store.NewLink] = []
+        for members_fresh, maybe_survivor, joined in placed:
+            survivor = next(created) if maybe_survivor is None else maybe_survivor
+            for x in members_fresh:
                 method, weight = best.get(x, (pairs.SINGLETON, None))
                 conf = None if weight is None else float(pairs.confidence(np.array([weight]))[0])
                 made.append(store.NewLink(int(nodes.pks[x]), survivor, method, weight, conf))
                 report.methods[method] = report.methods.get(method, 0) + 1
-                if persons_here:
+                if joined:
                     report.joined += 1
         store.insert_links(conn, made, model_version=model.version, now=self._clock.now())
         report.records_linked += len(made)
@@ -270,9 +276,9 @@ class IdentityResolver:
         previous: dict[int, int],
         free: set[int],
         report: LinkRun,
-    ) -> int:
+    ) -> int | None:
         """The person a group becomes: the oldest it touches (merging the others into it), a former person now
-        empty, or a new one."""
+        empty, or ``None`` for a new one (created by the caller, all at once)."""
         now = self._clock.now()
         if persons_here:
             survivor = persons_here[0]
@@ -299,7 +305,7 @@ class IdentityResolver:
             free.discard(former[0])
             return former[0]
         report.new_persons += 1
-        return store.new_person(conn, now=now)
+        return None
 
     def _queue(
         self,

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from aim.storage import bulk
 from aim.storage.identity_tables import identity_cursor, identity_events, link_history, review_pairs
 from aim.storage.tables import links, partners, persons, record_tokens, records
 from linkage.batch import RecordBatch
@@ -44,15 +45,17 @@ def load_records(conn: Connection, record_pks: Iterable[int]) -> Loaded:
     """The encodings of ``record_pks`` (those that still exist), ordered by pk."""
     wanted = sorted(set(record_pks))
     rows: list[Any] = []
-    for chunk in chunks(wanted):
-        query = select(records.c.pk, *(records.c[name] for name in BLOOM_FIELDS)).where(records.c.pk.in_(chunk))
+    for chunk in bulk.chunks(conn, wanted):
+        query = select(records.c.pk, *(records.c[name] for name in BLOOM_FIELDS)).where(
+            bulk.among(conn, records.c.pk, chunk)
+        )
         rows.extend(conn.execute(query).all())
     rows.sort(key=lambda r: r.pk)
     position = {r.pk: n for n, r in enumerate(rows)}
     tokens: list[tuple[int, str, bytes]] = []
-    for chunk in chunks(list(position)):
+    for chunk in bulk.chunks(conn, list(position)):
         query = select(record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token).where(
-            record_tokens.c.record_pk.in_(chunk)
+            bulk.among(conn, record_tokens.c.record_pk, chunk)
         )
         tokens.extend((position[r.record_pk], r.field, bytes(r.token)) for r in conn.execute(query))
     blooms = {
@@ -76,12 +79,12 @@ def records_sharing(conn: Connection, record_pks: Sequence[int], anchors: Iterab
     mine = record_tokens.alias("mine")
     theirs = record_tokens.alias("theirs")
     for left, right in anchors:
-        for chunk in chunks(list(record_pks)):
+        for chunk in bulk.chunks(conn, list(record_pks)):
             query = (
                 select(theirs.c.record_pk)
                 .distinct()
                 .select_from(mine.join(theirs, and_(theirs.c.token == mine.c.token, theirs.c.field == right)))
-                .where(mine.c.field == left, mine.c.record_pk.in_(chunk))
+                .where(mine.c.field == left, bulk.among(conn, mine.c.record_pk, chunk))
             )
             found.update(conn.execute(query).scalars())
     return found
@@ -108,16 +111,16 @@ def term_frequencies(conn: Connection, fields: Iterable[str]) -> dict[str, TermF
 
 def existing(conn: Connection, record_pks: Iterable[int]) -> set[int]:
     found: set[int] = set()
-    for chunk in chunks(sorted(set(record_pks))):
-        found.update(conn.execute(select(records.c.pk).where(records.c.pk.in_(chunk))).scalars())
+    for chunk in bulk.chunks(conn, sorted(set(record_pks))):
+        found.update(conn.execute(select(records.c.pk).where(bulk.among(conn, records.c.pk, chunk))).scalars())
     return found
 
 
 def persons_of(conn: Connection, record_pks: Iterable[int]) -> dict[int, int]:
     """The current person of each linked record among ``record_pks``."""
     found: dict[int, int] = {}
-    for chunk in chunks(sorted(set(record_pks))):
-        query = select(links.c.record_pk, links.c.person_pk).where(links.c.record_pk.in_(chunk))
+    for chunk in bulk.chunks(conn, sorted(set(record_pks))):
+        query = select(links.c.record_pk, links.c.person_pk).where(bulk.among(conn, links.c.record_pk, chunk))
         found.update({r.record_pk: r.person_pk for r in conn.execute(query)})
     return found
 
@@ -125,8 +128,8 @@ def persons_of(conn: Connection, record_pks: Iterable[int]) -> dict[int, int]:
 def members_of(conn: Connection, person_pks: Iterable[int]) -> dict[int, list[int]]:
     """The records of each person among ``person_pks``."""
     found: dict[int, list[int]] = defaultdict(list)
-    for chunk in chunks(sorted(set(person_pks))):
-        query = select(links.c.person_pk, links.c.record_pk).where(links.c.person_pk.in_(chunk))
+    for chunk in bulk.chunks(conn, sorted(set(person_pks))):
+        query = select(links.c.person_pk, links.c.record_pk).where(bulk.among(conn, links.c.person_pk, chunk))
         for r in conn.execute(query):
             found[r.person_pk].append(r.record_pk)
     return found
@@ -155,30 +158,33 @@ def detach(conn: Connection, record_pks: Sequence[int], *, reason: str, now: dat
     each was, so a record corrected at its partner can return to its person.
     """
     previous: dict[int, int] = {}
-    for chunk in chunks(sorted(set(record_pks))):
+    for chunk in bulk.chunks(conn, sorted(set(record_pks))):
         query = (
             select(link_history.c.record_pk, link_history.c.person_pk)
-            .where(link_history.c.record_pk.in_(chunk), link_history.c.ended_at.is_(None))
+            .where(bulk.among(conn, link_history.c.record_pk, chunk), link_history.c.ended_at.is_(None))
             .order_by(link_history.c.pk)
         )
         previous.update({r.record_pk: r.person_pk for r in conn.execute(query)})
         conn.execute(
             update(link_history)
-            .where(link_history.c.record_pk.in_(chunk), link_history.c.ended_at.is_(None))
+            .where(bulk.among(conn, link_history.c.record_pk, chunk), link_history.c.ended_at.is_(None))
             .values(ended_at=now, end_reason=reason)
         )
-        conn.execute(delete(links).where(links.c.record_pk.in_(chunk)))
+        conn.execute(delete(links).where(bulk.among(conn, links.c.record_pk, chunk)))
     return previous
 
 
 def supersede_reviews(conn: Connection, record_pks: Sequence[int], *, now: datetime) -> None:
     """Pending review pairs of changed records are out of date; they are re-scored if still candidates."""
-    for chunk in chunks(sorted(set(record_pks))):
+    for chunk in bulk.chunks(conn, sorted(set(record_pks))):
         conn.execute(
             update(review_pairs)
             .where(
                 review_pairs.c.status == "pending",
-                or_(review_pairs.c.record_a_pk.in_(chunk), review_pairs.c.record_b_pk.in_(chunk)),
+                or_(
+                    bulk.among(conn, review_pairs.c.record_a_pk, chunk),
+                    bulk.among(conn, review_pairs.c.record_b_pk, chunk),
+                ),
             )
             .values(status="superseded", decided_at=now)
         )
@@ -189,6 +195,18 @@ def new_person(conn: Connection, *, now: datetime) -> int:
     return int(pk)
 
 
+def new_persons(conn: Connection, count: int, *, now: datetime) -> list[int]:
+    """``count`` new persons in one statement, their keys ascending (the rows are alike, so any order will do)."""
+    if count <= 0:
+        return []
+    if bulk.is_postgres(conn):
+        keys = bulk.new_keys(conn, persons, count)
+        bulk.insert_rows(conn, persons, [{"pk": pk, "created_at": now} for pk in keys])
+        return keys
+    statement = insert(persons).returning(persons.c.pk)
+    return sorted(int(pk) for pk in conn.execute(statement, [{"created_at": now}] * count).scalars())
+
+
 def empty_unmerged(conn: Connection, person_pks: Iterable[int]) -> set[int]:
     """Those of ``person_pks`` with no records that were not merged into another: free to be reused."""
     wanted = sorted(set(person_pks))
@@ -196,8 +214,8 @@ def empty_unmerged(conn: Connection, person_pks: Iterable[int]) -> set[int]:
         return set()
     used = set(members_of(conn, wanted))
     free: set[int] = set()
-    for chunk in chunks(wanted):
-        query = select(persons.c.pk).where(persons.c.pk.in_(chunk), persons.c.merged_into.is_(None))
+    for chunk in bulk.chunks(conn, wanted):
+        query = select(persons.c.pk).where(bulk.among(conn, persons.c.pk, chunk), persons.c.merged_into.is_(None))
         free.update(pk for pk in conn.execute(query).scalars() if pk not in used)
     return free
 
@@ -212,47 +230,48 @@ class NewLink:
 
 
 def insert_links(conn: Connection, made: Sequence[NewLink], *, model_version: str, now: datetime) -> None:
-    for chunk in chunks(list(made), 2000):
-        conn.execute(
-            insert(links),
-            [
-                {
-                    "person_pk": link.person_pk,
-                    "record_pk": link.record_pk,
-                    "method": link.method,
-                    "confidence": link.confidence,
-                    "weight": link.weight,
-                    "model_version": model_version,
-                    "created_at": now,
-                }
-                for link in chunk
-            ],
-        )
-        conn.execute(
-            insert(link_history),
-            [
-                {
-                    "record_pk": link.record_pk,
-                    "person_pk": link.person_pk,
-                    "method": link.method,
-                    "weight": link.weight,
-                    "started_at": now,
-                }
-                for link in chunk
-            ],
-        )
+    bulk.insert_rows(
+        conn,
+        links,
+        [
+            {
+                "person_pk": link.person_pk,
+                "record_pk": link.record_pk,
+                "method": link.method,
+                "confidence": link.confidence,
+                "weight": link.weight,
+                "model_version": model_version,
+                "created_at": now,
+            }
+            for link in made
+        ],
+    )
+    bulk.insert_rows(
+        conn,
+        link_history,
+        [
+            {
+                "record_pk": link.record_pk,
+                "person_pk": link.person_pk,
+                "method": link.method,
+                "weight": link.weight,
+                "started_at": now,
+            }
+            for link in made
+        ],
+    )
 
 
 def move_records(conn: Connection, record_pks: Sequence[int], *, to_person: int, reason: str, now: datetime) -> None:
     """Re-point the links of ``record_pks`` at ``to_person``, closing and reopening their history."""
-    for chunk in chunks(sorted(set(record_pks))):
+    for chunk in bulk.chunks(conn, sorted(set(record_pks))):
         current = conn.execute(
-            select(links.c.record_pk, links.c.method, links.c.weight).where(links.c.record_pk.in_(chunk))
+            select(links.c.record_pk, links.c.method, links.c.weight).where(bulk.among(conn, links.c.record_pk, chunk))
         ).all()
-        conn.execute(update(links).where(links.c.record_pk.in_(chunk)).values(person_pk=to_person))
+        conn.execute(update(links).where(bulk.among(conn, links.c.record_pk, chunk)).values(person_pk=to_person))
         conn.execute(
             update(link_history)
-            .where(link_history.c.record_pk.in_(chunk), link_history.c.ended_at.is_(None))
+            .where(bulk.among(conn, link_history.c.record_pk, chunk), link_history.c.ended_at.is_(None))
             .values(ended_at=now, end_reason=reason)
         )
         if current:
@@ -311,9 +330,9 @@ def decisions(conn: Connection, pairs: Iterable[tuple[int, int]]) -> dict[tuple[
     lows = sorted({a for a, _ in wanted})
     wanted_set = set(wanted)
     found: dict[tuple[int, int], str] = {}
-    for chunk in chunks(lows):
+    for chunk in bulk.chunks(conn, lows):
         query = select(review_pairs.c.record_a_pk, review_pairs.c.record_b_pk, review_pairs.c.status).where(
-            review_pairs.c.record_a_pk.in_(chunk), review_pairs.c.status.in_(("accepted", "rejected"))
+            bulk.among(conn, review_pairs.c.record_a_pk, chunk), review_pairs.c.status.in_(("accepted", "rejected"))
         )
         for r in conn.execute(query):
             key = (r.record_a_pk, r.record_b_pk)
@@ -328,10 +347,10 @@ def queue_reviews(conn: Connection, pending: Sequence[dict[str, Any]], *, now: d
         return 0
     keys = {(p["record_a_pk"], p["record_b_pk"]) for p in pending}
     known: dict[tuple[int, int], tuple[int, str]] = {}
-    for chunk in chunks(sorted({a for a, _ in keys})):
+    for chunk in bulk.chunks(conn, sorted({a for a, _ in keys})):
         query = select(
             review_pairs.c.pk, review_pairs.c.record_a_pk, review_pairs.c.record_b_pk, review_pairs.c.status
-        ).where(review_pairs.c.record_a_pk.in_(chunk))
+        ).where(bulk.among(conn, review_pairs.c.record_a_pk, chunk))
         for r in conn.execute(query):
             known[(r.record_a_pk, r.record_b_pk)] = (r.pk, r.status)
     fresh, reopened = [], 0

@@ -1,11 +1,12 @@
 """The current encoded records: one row per (partner, record_id), with its keyed tokens in ``record_tokens``.
 
-Writes are set-based (one statement per table per batch), so a 5,000-row batch costs a handful of round trips.
+Writes are set-based (one statement, or one ``COPY`` on PostgreSQL, per table per batch; see :mod:`aim.storage.bulk`),
+so a 5,000-row batch costs a handful of round trips.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,24 +15,19 @@ from sqlalchemy.engine import Connection
 
 from aim.ingest.plan import Plan
 from aim.ingest.validation import StoredRow
+from aim.storage import bulk
 from aim.storage.tables import DERIVED_FROM_RECORD, record_changes, record_tokens, records
 from linkage.schema import FIELDS
 
 BLOOM_FIELDS = tuple(spec.name for spec in FIELDS if spec.kind == "bloom")
-_CHUNK = 500
-
-
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
 
 
 def existing_pks(conn: Connection, *, partner_pk: int, record_ids: Iterable[str]) -> dict[str, int]:
     """Primary keys of the partner's records among ``record_ids``."""
     found: dict[str, int] = {}
-    for chunk in _chunks(sorted(set(record_ids))):
+    for chunk in bulk.chunks(conn, sorted(set(record_ids))):
         query = select(records.c.record_id, records.c.pk).where(
-            records.c.partner_pk == partner_pk, records.c.record_id.in_(chunk)
+            records.c.partner_pk == partner_pk, bulk.among(conn, records.c.record_id, chunk)
         )
         found.update({r.record_id: r.pk for r in conn.execute(query)})
     return found
@@ -55,11 +51,11 @@ def _values(row: StoredRow, *, key_id: str, feed_pk: int, now: datetime) -> dict
 def apply_plan(conn: Connection, plan: Plan, *, partner_pk: int, feed_pk: int, key_id: str, now: datetime) -> None:
     """Write a batch's net changes: derived data of replaced and deleted records first, then the records, then
     the new tokens, then one ``record_changes`` entry per changed record for the linkage step."""
-    for chunk in _chunks(plan.changed_pks):
+    for chunk in bulk.chunks(conn, plan.changed_pks):
         for table in DERIVED_FROM_RECORD:
-            conn.execute(delete(table).where(table.c.record_pk.in_(chunk)))
-    for chunk in _chunks(list(plan.deletes.values())):
-        conn.execute(delete(records).where(records.c.pk.in_(chunk)))
+            conn.execute(delete(table).where(bulk.among(conn, table.c.record_pk, chunk)))
+    for chunk in bulk.chunks(conn, list(plan.deletes.values())):
+        conn.execute(delete(records).where(bulk.among(conn, records.c.pk, chunk)))
     if plan.updates:
         conn.execute(
             update(records).where(records.c.pk == bindparam("b_pk")),
@@ -71,22 +67,21 @@ def apply_plan(conn: Connection, plan: Plan, *, partner_pk: int, feed_pk: int, k
     new_pks = _insert_records(conn, plan, partner_pk=partner_pk, feed_pk=feed_pk, key_id=key_id, now=now)
     written = [*plan.updates.values(), *((new_pks[rid], row) for rid, row in plan.inserts.items())]
     tokens = [{"record_pk": pk, "field": name, "token": token} for pk, row in written for name, token in row.tokens]
-    if tokens:
-        conn.execute(insert(record_tokens), tokens)
+    bulk.insert_rows(conn, record_tokens, tokens)
     changed = [
         *((rid, pk, "upsert") for rid, (pk, _) in plan.updates.items()),
         *((rid, pk, "upsert") for rid, pk in new_pks.items()),
         *((rid, pk, "delete") for rid, pk in plan.deletes.items()),
     ]
-    if changed:
-        conn.execute(
-            insert(record_changes),
-            [
-                {"partner_pk": partner_pk, "record_id": rid, "record_pk": pk, "change": change, "feed_pk": feed_pk}
-                | {"changed_at": now}
-                for rid, pk, change in changed
-            ],
-        )
+    bulk.insert_rows(
+        conn,
+        record_changes,
+        [
+            {"partner_pk": partner_pk, "record_id": rid, "record_pk": pk, "change": change, "feed_pk": feed_pk}
+            | {"changed_at": now}
+            for rid, pk, change in changed
+        ],
+    )
 
 
 def _insert_records(
@@ -99,6 +94,10 @@ def _insert_records(
         | _values(row, key_id=key_id, feed_pk=feed_pk, now=now)
         for rid, row in plan.inserts.items()
     ]
+    if bulk.is_postgres(conn):
+        keys = bulk.new_keys(conn, records, len(params))
+        bulk.insert_rows(conn, records, [{"pk": pk} | values for pk, values in zip(keys, params, strict=True)])
+        return dict(zip(plan.inserts, keys, strict=True))
     # Mapped back by record_id (unique per partner), so the rows may come back in any order: that keeps SQLite on
     # batched inserts (asking for parameter order makes SQLAlchemy insert one row at a time there).
     statement = insert(records).returning(records.c.pk, records.c.record_id)
