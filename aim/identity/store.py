@@ -196,15 +196,12 @@ def new_person(conn: Connection, *, now: datetime) -> int:
 
 
 def new_persons(conn: Connection, count: int, *, now: datetime) -> list[int]:
-    """``count`` new persons in one statement, their keys ascending (the rows are alike, so any order will do)."""
+    """``count`` new persons written at once, their keys ascending."""
     if count <= 0:
         return []
-    if bulk.is_postgres(conn):
-        keys = bulk.new_keys(conn, persons, count)
-        bulk.insert_rows(conn, persons, [{"pk": pk, "created_at": now} for pk in keys])
-        return keys
-    statement = insert(persons).returning(persons.c.pk)
-    return sorted(int(pk) for pk in conn.execute(statement, [{"created_at": now}] * count).scalars())
+    keys = bulk.new_keys(conn, persons, count)
+    bulk.insert_rows(conn, persons, [{"pk": pk, "created_at": now} for pk in keys])
+    return keys
 
 
 def empty_unmerged(conn: Connection, person_pks: Iterable[int]) -> set[int]:

@@ -9,9 +9,10 @@ keys) is a new statement text each time, which the driver parses again and the s
 * membership is ``column = ANY(:keys)`` with the keys as one array parameter (:func:`among`): one statement text,
   prepared once, whatever the number of keys.
 
-SQLite keeps ``executemany`` of one prepared ``INSERT``, ``INSERT ... RETURNING`` and chunked ``IN`` lists, which
-are already cheap in process. Values pass through each column's own bind processing on both databases (the UTC
-timestamps are converted exactly as an ``INSERT`` would).
+SQLite, in process, has no round trips to save: there rows go to the driver's ``executemany`` of one prepared
+``INSERT`` as plain tuples (without SQLAlchemy's work per row), new keys follow the largest key (as SQLite's own
+choice would), and membership is chunked ``IN`` lists. Values pass through each column's own bind processing on both
+databases (the UTC timestamps are converted exactly as an ``INSERT`` would).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from psycopg import sql
-from sqlalchemy import ColumnElement, Table, any_, bindparam, insert, text
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
@@ -53,30 +54,43 @@ def among(conn: Connection, column: ColumnElement[Any], keys: Sequence[Any]) -> 
 
 
 def new_keys(conn: Connection, table: Table, count: int) -> list[int]:
-    """``count`` fresh primary keys from ``table``'s sequence (PostgreSQL only), ascending."""
+    """``count`` fresh values for ``table``'s integer primary key ``pk``, ascending, for rows about to be inserted
+    in this transaction.
+
+    PostgreSQL draws them from the key's sequence. SQLite gives a new row the largest key plus one; inside a write
+    transaction (which holds the database's only write lock) the next ``count`` keys are exactly those.
+    """
     if count <= 0:
         return []
-    query = text("SELECT nextval(pg_get_serial_sequence(:table, 'pk')) FROM generate_series(1, :count)")
-    return sorted(int(k) for k in conn.execute(query, {"table": table.name, "count": count}).scalars())
+    if is_postgres(conn):
+        query = text("SELECT nextval(pg_get_serial_sequence(:table, 'pk')) FROM generate_series(1, :count)")
+        return sorted(int(k) for k in conn.execute(query, {"table": table.name, "count": count}).scalars())
+    last = conn.execute(select(func.max(table.c.pk))).scalar_one()
+    start = int(last or 0) + 1
+    return list(range(start, start + count))
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``: ``COPY`` on PostgreSQL, executemany elsewhere."""
     if not rows:
         return
-    if not is_postgres(conn):
-        conn.execute(insert(table), list(rows))
-        return
     names = list(rows[0])
     processors = [_processor(conn, table, name) for name in names]
+    if not is_postgres(conn):
+        # One prepared INSERT run by the driver over plain tuples (SQLAlchemy's per-row work skipped).
+        compiled = insert(table).compile(dialect=conn.dialect, column_keys=names)
+        order = [names.index(name) for name in compiled.positiontup or ()]
+        assert sorted(order) == list(range(len(names))), "every column is bound once"
+        conn.exec_driver_sql(str(compiled), [tuple(v[i] for i in order) for v in _tuples(rows, names, processors)])
+        return
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(name) for name in names)
     )
     driver = conn.connection.driver_connection
     assert driver is not None, "an open connection has its driver connection"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(_values(row, names, processors))
+        for values in _tuples(rows, names, processors):
+            copy.write_row(values)
 
 
 def _processor(conn: Connection, table: Table, name: str) -> Callable[[Any], Any] | None:
@@ -85,7 +99,10 @@ def _processor(conn: Connection, table: Table, name: str) -> Callable[[Any], Any
     return processor
 
 
-def _values(
-    row: Mapping[str, Any], names: Iterable[str], processors: Sequence[Callable[[Any], Any] | None]
-) -> list[Any]:
-    return [value if p is None else p(value) for value, p in zip((row[n] for n in names), processors, strict=True)]
+def _tuples(
+    rows: Iterable[Mapping[str, Any]], names: Sequence[str], processors: Sequence[Callable[[Any], Any] | None]
+) -> Iterator[tuple[Any, ...]]:
+    for row in rows:
+        yield tuple(
+            value if p is None else p(value) for value, p in zip((row[n] for n in names), processors, strict=True)
+        )

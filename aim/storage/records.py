@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from aim.ingest.plan import Plan
@@ -94,14 +94,9 @@ def _insert_records(
         | _values(row, key_id=key_id, feed_pk=feed_pk, now=now)
         for rid, row in plan.inserts.items()
     ]
-    if bulk.is_postgres(conn):
-        keys = bulk.new_keys(conn, records, len(params))
-        bulk.insert_rows(conn, records, [{"pk": pk} | values for pk, values in zip(keys, params, strict=True)])
-        return dict(zip(plan.inserts, keys, strict=True))
-    # Mapped back by record_id (unique per partner), so the rows may come back in any order: that keeps SQLite on
-    # batched inserts (asking for parameter order makes SQLAlchemy insert one row at a time there).
-    statement = insert(records).returning(records.c.pk, records.c.record_id)
-    return {r.record_id: r.pk for r in conn.execute(statement, params)}
+    keys = bulk.new_keys(conn, records, len(params))
+    bulk.insert_rows(conn, records, [{"pk": pk} | values for pk, values in zip(keys, params, strict=True)])
+    return dict(zip(plan.inserts, keys, strict=True))
 
 
 def count_records(conn: Connection, *, partner_pk: int | None = None) -> int:
