@@ -25,6 +25,32 @@ def token_head(token: bytes) -> int:
     return int.from_bytes(token[:8], "big") | (1 << 63)
 
 
+def token_heads(tokens: Sequence[bytes]) -> U64:
+    """:func:`token_head` of many raw tokens at once.
+
+    Raises:
+        EncodedValueError: a token has the wrong length.
+    """
+    joined = b"".join(tokens)
+    if len(joined) != TOKEN_BYTES * len(tokens) or any(len(t) != TOKEN_BYTES for t in tokens):
+        raise EncodedValueError(f"a stored token must be {TOKEN_BYTES} bytes: the record store is damaged")
+    heads = np.frombuffer(joined, dtype=">u8").reshape(len(tokens), TOKEN_BYTES // 8)[:, 0].astype(np.uint64)
+    return heads | np.uint64(1 << 63)
+
+
+def bloom_rows(values: Sequence[bytes], field: str) -> U64:
+    """Raw Bloom filters (none missing) as ``uint64 [n, BLOOM_WORDS]`` rows, exactly as :func:`batch_from_stored`.
+
+    Raises:
+        EncodedValueError: a filter has the wrong length.
+    """
+    n_bytes = BLOOM_BITS // 8
+    if any(len(v) != n_bytes for v in values):
+        raise EncodedValueError(f"stored Bloom filter {field!r} must be {n_bytes} bytes: the store is damaged")
+    raw = np.frombuffer(b"".join(values), dtype=np.uint8).reshape(len(values), n_bytes)
+    return raw.view(np.uint64).reshape(len(values), BLOOM_WORDS).copy()
+
+
 def _bloom_column(values: Sequence[bytes | None], field: str) -> U64:
     n_bytes = BLOOM_BITS // 8
     raw = np.zeros((len(values), n_bytes), dtype=np.uint8)

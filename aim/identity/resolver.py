@@ -40,6 +40,8 @@ from linkage.scoring import ScoredPairs, score_pairs, tf_fields
 
 LOCK = "identity-resolution"
 STRONG_EDGE = 1e6
+# New records up to which candidates are looked up by token; more, and every linked record is read (_candidates).
+LOOKUP_LIMIT = 2_000
 Frequencies = Mapping[str, TermFrequencies]
 DETERMINISTIC_RULES = (
     BlockingRule("same_local_id", on=("tk_local",)),
@@ -103,10 +105,13 @@ def anchors(rules: Sequence[BlockingRule]) -> list[tuple[str, str]] | None:
 class IdentityResolver:
     """Links the hub's records into persons; see the module docstring."""
 
-    def __init__(self, *, database: Database, clock: Clock, model: LinkageModel) -> None:
+    def __init__(
+        self, *, database: Database, clock: Clock, model: LinkageModel, lookup_limit: int = LOOKUP_LIMIT
+    ) -> None:
         self._db = database
         self._clock = clock
         self.model = model
+        self.lookup_limit = lookup_limit
 
     def run(self) -> LinkRun:
         """Process every change after the cursor; a run with nothing to do changes nothing.
@@ -179,13 +184,21 @@ class IdentityResolver:
                 report.splits += 1
 
     def _candidates(self, conn: Connection, new: store.Loaded) -> tuple[store.Loaded, dict[int, int]]:
-        """The known (linked) records that may pair with ``new``, and their persons."""
+        """The known (linked) records that may pair with ``new``, and their persons.
+
+        A few new records look theirs up by token. Past ``lookup_limit`` new records every linked record is read
+        instead: an anchor such as a first name is shared by a share of the whole hub, so the lookups would read
+        about (new records) x (hub records per name), which overtakes one pass over the hub at a few thousand new
+        records and grows with the square of the hub. Both give the same candidate pairs: a record in a block with
+        a new record shares the block's anchor token with it.
+        """
         rules = (*self.model.blocking, *DETERMINISTIC_RULES)
         looked_up = anchors(rules)
-        if looked_up is None:
-            pool: set[int] = set(store.persons_of(conn, store.all_linked(conn)))
-        else:
-            pool = store.records_sharing(conn, new.pks.tolist(), looked_up)
+        if looked_up is None or len(new.pks) > self.lookup_limit:
+            linked, person_of_linked = store.load_linked(conn)
+            rows = np.flatnonzero(~np.isin(linked.pks, new.pks))  # new records are unlinked here; made sure
+            return store.Loaded(linked.pks[rows], linked.batch.take(rows)), person_of_linked
+        pool = store.records_sharing(conn, new.pks.tolist(), looked_up)
         pool -= set(new.pks.tolist())
         person_of = store.persons_of(conn, pool)
         return store.load_records(conn, person_of), person_of

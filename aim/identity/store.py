@@ -18,14 +18,15 @@ from sqlalchemy.engine import Connection
 from aim.storage import bulk
 from aim.storage.identity_tables import identity_cursor, identity_events, link_history, review_pairs
 from aim.storage.tables import links, partners, persons, record_tokens, records
-from linkage.batch import RecordBatch
+from linkage.batch import BLOOM_WORDS, RecordBatch
 from linkage.fellegi_sunter import TermFrequencies
-from linkage.schema import FIELDS
-from linkage.stored import batch_from_stored, token_head
+from linkage.schema import FIELDS, MAX_TOKENS
+from linkage.stored import batch_from_stored, bloom_rows, token_head, token_heads
 
 BLOOM_FIELDS = tuple(spec.name for spec in FIELDS if spec.kind == "bloom")
 RESOLVER = "resolver"
 _CHUNK = 500
+_STREAM = 50_000  # rows per fetch when reading a whole table
 
 
 def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -63,6 +64,67 @@ def load_records(conn: Connection, record_pks: Iterable[int]) -> Loaded:
     }
     batch = batch_from_stored(len(rows), blooms, tokens)
     return Loaded(np.array([r.pk for r in rows], dtype=np.int64), batch)
+
+
+def load_linked(conn: Connection) -> tuple[Loaded, dict[int, int]]:
+    """Every linked record's encodings, ordered by pk, and each one's person.
+
+    Read table by table in key order (one pass over the records, one over their tokens) instead of key by key: for
+    a feed so large that looking its candidates up by token would read more than the whole store.
+    """
+    pairs = conn.execute(select(links.c.record_pk, links.c.person_pk).order_by(links.c.record_pk)).all()
+    pks = np.array([r.record_pk for r in pairs], dtype=np.int64)
+    person_of = {int(r.record_pk): int(r.person_pk) for r in pairs}
+    del pairs
+    n = len(pks)
+    blooms = {name: np.zeros((n, BLOOM_WORDS), dtype=np.uint64) for name in BLOOM_FIELDS}
+    query = select(records.c.pk, *(records.c[name] for name in BLOOM_FIELDS)).order_by(records.c.pk)
+    for part in conn.execute(query.execution_options(yield_per=_STREAM)).partitions():
+        at, linked = _positions(pks, [r.pk for r in part])
+        for column, name in enumerate(BLOOM_FIELDS, start=1):
+            present = [k for k in np.flatnonzero(linked).tolist() if part[k][column] is not None]
+            if present:
+                blooms[name][at[present]] = bloom_rows([bytes(part[k][column]) for k in present], name)
+    singles = {spec.name: np.zeros(n, dtype=np.uint64) for spec in FIELDS if spec.kind == "token"}
+    lists = {spec.name: np.zeros((n, MAX_TOKENS), dtype=np.uint64) for spec in FIELDS if spec.kind == "tokens"}
+    filled = {name: np.zeros(n, dtype=np.int64) for name in lists}
+    query = select(record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token).order_by(
+        record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token
+    )
+    for part in conn.execute(query.execution_options(yield_per=_STREAM)).partitions():
+        at, linked = _positions(pks, [r.record_pk for r in part])
+        fields = np.array([r.field for r in part])
+        heads = token_heads([bytes(r.token) for r in part])
+        for name in np.unique(fields[linked]).tolist():
+            rows = linked & (fields == name)
+            if name in singles:
+                singles[name][at[rows]] = heads[rows]
+            elif name in lists:
+                _fill_slots(lists[name], filled[name], at[rows], heads[rows])
+    batch = RecordBatch(blooms=blooms, tokens=singles, token_lists=lists)
+    return Loaded(pks, batch), person_of
+
+
+def _positions(pks: NDArray[np.int64], wanted: Sequence[int]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Where each of ``wanted`` sits in the sorted ``pks``, and whether it is there at all."""
+    keys = np.array(wanted, dtype=np.int64)
+    at = np.minimum(np.searchsorted(pks, keys), max(len(pks) - 1, 0)).astype(np.int64)
+    found = pks[at] == keys if len(pks) else np.zeros(len(keys), dtype=np.bool_)
+    return at, found
+
+
+def _fill_slots(
+    column: NDArray[np.uint64], filled: NDArray[np.int64], at: NDArray[np.int64], heads: NDArray[np.uint64]
+) -> None:
+    """Put each record's list tokens (``at`` ascending) in its next free slots, as many as fit."""
+    index = np.arange(len(at))
+    first = np.ones(len(at), dtype=np.bool_)
+    first[1:] = at[1:] != at[:-1]
+    start = np.maximum.accumulate(np.where(first, index, 0))
+    slot = index - start + filled[at]
+    fits = slot < MAX_TOKENS
+    column[at[fits], slot[fits]] = heads[fits]
+    np.maximum.at(filled, at, slot + 1)
 
 
 def load_all_records(conn: Connection) -> Loaded:
@@ -133,10 +195,6 @@ def members_of(conn: Connection, person_pks: Iterable[int]) -> dict[int, list[in
         for r in conn.execute(query):
             found[r.person_pk].append(r.record_pk)
     return found
-
-
-def all_linked(conn: Connection) -> list[int]:
-    return list(conn.execute(select(links.c.record_pk)).scalars())
 
 
 def cursor(conn: Connection) -> int:

@@ -1,0 +1,113 @@
+"""A feed too large to look its candidates up by token has every linked record read instead (one pass over the
+records and their tokens): the same encodings, and the same candidate pairs, as the lookups by token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from aim.agent.encode import encode_extract
+from aim.bootstrap import Hub, bootstrap
+from aim.clock import FixedClock
+from aim.fixtures import DEFAULT_AS_OF, generate_fixtures
+from aim.identity import store
+from aim.identity.resolver import DETERMINISTIC_RULES, IdentityResolver
+from aim.identity.service import IdentityService
+from aim.ingest.local import ingest_file
+from aim.keys import init_keys
+from aim.settings import Settings
+from aim.storage.tables import links, records
+from linkage.batch import RecordBatch
+from linkage.blocking import block
+from tests import factories as f
+
+NOW = datetime.combine(DEFAULT_AS_OF, time(23, 0), tzinfo=UTC)
+FIRST, LAST = ("WMP", "CITYHOSP_AE", "BCHC", "SCHOOLS", "CHILDRENS_SC", "ADULT_SC", "FIRE"), "HOUSING"
+
+
+@pytest.fixture(scope="module")
+def feeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("population")
+    generate_fixtures(people=800, seed=3, out=root / "fixtures")
+    init_keys(directory=root / "keys")
+    out = {}
+    for partner in (*FIRST, LAST):
+        out[partner] = root / f"{partner}.feed"
+        raw = root / "fixtures" / "raw" / f"{partner}.csv"
+        encode_extract(keys_dir=root / "keys", partner=partner, raw=raw, out=out[partner], now=NOW)
+    return out
+
+
+@pytest.fixture
+def hub(database_url: str, feeds: dict[str, Path]) -> Iterator[Hub]:
+    """Every partner's feed but the last linked; the last ingested and waiting to be linked."""
+    built = bootstrap(
+        Settings(database_url=database_url), clock=FixedClock(NOW), migrate_schema=True, link_after_commit=False
+    )
+    try:
+        for partner in (*FIRST, LAST):
+            f.register(built, partner)
+        for partner in FIRST:
+            ingest_file(feeds[partner], ingest=built.ingest, partners=built.partners)
+        IdentityService(database=built.database, clock=built.clock).link()
+        ingest_file(feeds[LAST], ingest=built.ingest, partners=built.partners)
+        yield built
+    finally:
+        built.close()
+
+
+def _rows(loaded: store.Loaded) -> dict[int, tuple[object, ...]]:
+    """Each record's columns, token lists as sorted tuples (their slot order is not meaningful)."""
+    batch = loaded.batch
+    out: dict[int, tuple[object, ...]] = {}
+    for n, pk in enumerate(loaded.pks.tolist()):
+        blooms = tuple(batch.blooms[k][n].tobytes() for k in sorted(batch.blooms))
+        tokens = tuple(int(batch.tokens[k][n]) for k in sorted(batch.tokens))
+        lists = tuple(tuple(sorted(int(v) for v in batch.token_lists[k][n])) for k in sorted(batch.token_lists))
+        out[pk] = (blooms, tokens, lists)
+    return out
+
+
+def test_reading_every_linked_record_gives_the_same_encodings_as_reading_them_by_key(hub: Hub) -> None:
+    with hub.database.read() as conn:
+        everything, person_of = store.load_linked(conn)
+        linked = conn.execute(select(links.c.record_pk, links.c.person_pk)).all()
+        by_key = store.load_records(conn, [r.record_pk for r in linked])
+    assert len(everything.pks) == len(linked) > 500
+    assert person_of == {r.record_pk: r.person_pk for r in linked}
+    assert _rows(everything) == _rows(by_key)
+
+
+def test_a_large_feed_finds_the_same_candidate_pairs_by_reading_everything_as_by_token(hub: Hub) -> None:
+    model = IdentityService(database=hub.database, clock=hub.clock).model
+    rules = (*model.blocking, *DETERMINISTIC_RULES)
+
+    def candidate_pairs(lookup_limit: int) -> set[tuple[int, int]]:
+        resolver = IdentityResolver(database=hub.database, clock=hub.clock, model=model, lookup_limit=lookup_limit)
+        with hub.database.read() as conn:
+            unlinked = select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))
+            new = store.load_records(conn, conn.execute(unlinked).scalars().all())
+            known, _ = resolver._candidates(conn, new)
+        combined = RecordBatch.concat([new.batch, known.batch])
+        pks = np.concatenate([new.pks, known.pks])
+        found = block(rules, new.batch, combined, max_block_pairs=model.max_block_pairs)
+        return {(int(new.pks[i]), int(pks[j])) for i, j in zip(found.i, found.j, strict=True) if j >= len(new.pks)}
+
+    by_token, by_reading = candidate_pairs(lookup_limit=1_000_000), candidate_pairs(lookup_limit=0)
+    assert len(by_token) > 20
+    assert by_reading == by_token
+
+
+def test_linking_a_large_feed_by_reading_everything_links_every_record(hub: Hub) -> None:
+    model = IdentityService(database=hub.database, clock=hub.clock).model
+    run = IdentityResolver(database=hub.database, clock=hub.clock, model=model, lookup_limit=0).run()
+    with hub.database.read() as conn:
+        unlinked = conn.execute(select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))).all()
+    assert run.records_linked > 0
+    assert run.joined > 0
+    assert unlinked == []
