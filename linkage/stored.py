@@ -25,7 +25,7 @@ def token_head(token: bytes) -> int:
     return int.from_bytes(token[:8], "big") | (1 << 63)
 
 
-def token_heads(tokens: Sequence[bytes]) -> U64:
+def token_heads(tokens: Sequence[bytes | memoryview]) -> U64:
     """:func:`token_head` of many raw tokens at once.
 
     Raises:
@@ -38,7 +38,7 @@ def token_heads(tokens: Sequence[bytes]) -> U64:
     return heads | np.uint64(1 << 63)
 
 
-def bloom_rows(values: Sequence[bytes], field: str) -> U64:
+def bloom_rows(values: Sequence[bytes | memoryview], field: str) -> U64:
     """Raw Bloom filters (none missing) as ``uint64 [n, BLOOM_WORDS]`` rows, exactly as :func:`batch_from_stored`.
 
     Raises:

@@ -73,18 +73,19 @@ def load_linked(conn: Connection) -> tuple[Loaded, dict[int, int]]:
     a feed so large that looking its candidates up by token would read more than the whole store.
     """
     pairs = conn.execute(select(links.c.record_pk, links.c.person_pk).order_by(links.c.record_pk)).all()
-    pks = np.array([r.record_pk for r in pairs], dtype=np.int64)
-    person_of = {int(r.record_pk): int(r.person_pk) for r in pairs}
+    pks = np.array([r for r, _ in pairs], dtype=np.int64)
+    person_of: dict[int, int] = dict(pairs)
     del pairs
     n = len(pks)
     blooms = {name: np.zeros((n, BLOOM_WORDS), dtype=np.uint64) for name in BLOOM_FIELDS}
     query = select(records.c.pk, *(records.c[name] for name in BLOOM_FIELDS)).order_by(records.c.pk)
     for part in conn.execute(query.execution_options(yield_per=_STREAM)).partitions():
-        at, linked = _positions(pks, [r.pk for r in part])
-        for column, name in enumerate(BLOOM_FIELDS, start=1):
-            present = [k for k in np.flatnonzero(linked).tolist() if part[k][column] is not None]
+        owners, *columns = zip(*part, strict=True)
+        at, linked = _positions(pks, owners)
+        for name, values in zip(BLOOM_FIELDS, columns, strict=True):
+            present = [k for k in np.flatnonzero(linked).tolist() if values[k] is not None]
             if present:
-                blooms[name][at[present]] = bloom_rows([bytes(part[k][column]) for k in present], name)
+                blooms[name][at[present]] = bloom_rows([values[k] for k in present], name)
     singles = {spec.name: np.zeros(n, dtype=np.uint64) for spec in FIELDS if spec.kind == "token"}
     lists = {spec.name: np.zeros((n, MAX_TOKENS), dtype=np.uint64) for spec in FIELDS if spec.kind == "tokens"}
     filled = {name: np.zeros(n, dtype=np.int64) for name in lists}
@@ -92,9 +93,10 @@ def load_linked(conn: Connection) -> tuple[Loaded, dict[int, int]]:
         record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token
     )
     for part in conn.execute(query.execution_options(yield_per=_STREAM)).partitions():
-        at, linked = _positions(pks, [r.record_pk for r in part])
-        fields = np.array([r.field for r in part])
-        heads = token_heads([bytes(r.token) for r in part])
+        owners, names, tokens = zip(*part, strict=True)
+        at, linked = _positions(pks, owners)
+        fields = np.array(names)
+        heads = token_heads(tokens)
         for name in np.unique(fields[linked]).tolist():
             rows = linked & (fields == name)
             if name in singles:
