@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from psycopg import sql
 from sqlalchemy import ColumnElement, Table, any_, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
@@ -83,6 +82,8 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         assert sorted(order) == list(range(len(names))), "every column is bound once"
         conn.exec_driver_sql(str(compiled), [tuple(v[i] for i in order) for v in _tuples(rows, names, processors)])
         return
+    from psycopg import sql  # noqa: PLC0415  (the PostgreSQL driver, loaded only where it is used)
+
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(name) for name in names)
     )
