@@ -1,0 +1,66 @@
+"""Load on loopback (bench/bench_load.py): MASH searches and the alert list at a fixed rate, quiet and while a nightly
+feed is ingested into the same hub, from Locust users (one per simulated officer) against the hub under uvicorn.
+
+The test runs the benchmark's own command (``python -m bench.bench_load ... --no-write --json FILE``) in a child
+process. The fast variant (CI) builds a 20,000-record SQLite hub like the search benchmark's, runs 10 s at 20
+searches and 2 alert lists a second, then 10 s more while partner WMP pushes a 500-row feed (the window starts
+when half its batches are stored, so it overlaps the upload and the commit). The slow variant runs the benchmark's
+full 60 s phases at 100 searches and 10 alert lists a second, with a 20,000-row feed, on a 100,000-record hub. Each
+prints the benchmark's result line (run with -s). They assert behaviour, never a time: no error (any answer but 2xx,
+or none), the requests asked were served within a generous margin (at least 80% of the rate asked when quiet, 30%
+during the ingest: a Locust user waits for each answer, and on SQLite searches wait seconds behind the commit's
+write transactions, so a stalled hub is asked less), every row of the feed accepted, and every search in the audit
+log.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SEARCH, ALERTS = "POST /v1/search", "GET /v1/alerts"
+
+
+def _load(tmp_path: Path, *args: str) -> dict[str, Any]:
+    out = tmp_path / "result.json"
+    command = [sys.executable, "-m", "bench.bench_load", *args, "--sqlite", str(tmp_path / "hub.db")]
+    command += ["--workdir", str(tmp_path / "work"), "--json", str(out), "--no-write"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    print(next(line for line in done.stdout.splitlines() if line.startswith("load: ")))
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def _check(result: dict[str, Any], *, quiet_share: float, ingest_share: float) -> None:
+    for phase, share in (("quiet", quiet_share), ("ingest", ingest_share)):
+        for name in (SEARCH, ALERTS):
+            figures = result[phase][name]
+            assert figures["errors"] == {}, f"{phase} {name}: errors {figures['errors']}"
+            assert figures["achieved"] >= share * figures["asked"], f"{phase} {name}: {figures}"
+    assert result["ingest"]["feed"]["accepted"] == result["ingest"]["feed"]["rows"]
+    assert result["answered_unaudited"] == 0, "every search answered has its audit entry"
+    assert result["audited"] == result["searches"], "every search sent has its audit entry"
+
+
+def test_load_quiet_and_during_ingest(tmp_path: Path) -> None:
+    result = _load(
+        tmp_path,
+        *("--records", "20000", "--persons", "8000", "--seconds", "10", "--search-rate", "20", "--alert-rate", "2"),
+        *("--queries", "100", "--feed-rows", "500", "--batch-rows", "100"),
+    )
+    _check(result, quiet_share=0.8, ingest_share=0.3)
+
+
+@pytest.mark.slow
+def test_load_full_phases(tmp_path: Path) -> None:
+    result = _load(
+        tmp_path, *("--records", "100000", "--persons", "40000", "--feed-rows", "20000", "--batch-rows", "2000")
+    )
+    _check(result, quiet_share=0.8, ingest_share=0.3)
