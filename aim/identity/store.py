@@ -21,7 +21,7 @@ from aim.storage.tables import links, partners, persons, record_tokens, records
 from linkage.batch import BLOOM_WORDS, RecordBatch
 from linkage.fellegi_sunter import TermFrequencies
 from linkage.schema import FIELDS, MAX_TOKENS
-from linkage.stored import batch_from_stored, bloom_rows, token_head, token_heads
+from linkage.stored import bloom_rows, token_head, token_heads
 
 BLOOM_FIELDS = tuple(spec.name for spec in FIELDS if spec.kind == "bloom")
 RESOLVER = "resolver"
@@ -51,19 +51,13 @@ def load_records(conn: Connection, record_pks: Iterable[int]) -> Loaded:
             bulk.among(conn, records.c.pk, chunk)
         )
         rows.extend(conn.execute(query).all())
-    rows.sort(key=lambda r: r.pk)
-    position = {r.pk: n for n, r in enumerate(rows)}
-    tokens: list[tuple[int, str, bytes]] = []
-    for chunk in bulk.chunks(conn, list(position)):
-        query = select(record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token).where(
-            bulk.among(conn, record_tokens.c.record_pk, chunk)
-        )
-        tokens.extend((position[r.record_pk], r.field, bytes(r.token)) for r in conn.execute(query))
-    blooms = {
-        name: [None if r[i + 1] is None else bytes(r[i + 1]) for r in rows] for i, name in enumerate(BLOOM_FIELDS)
-    }
-    batch = batch_from_stored(len(rows), blooms, tokens)
-    return Loaded(np.array([r.pk for r in rows], dtype=np.int64), batch)
+    rows.sort(key=lambda r: r[0])
+    columns = _Columns(np.array([r[0] for r in rows], dtype=np.int64))
+    columns.add_blooms(rows)
+    for chunk in bulk.chunks(conn, columns.pks.tolist()):
+        query = _TOKENS.where(bulk.among(conn, record_tokens.c.record_pk, chunk))
+        columns.add_tokens(conn.execute(query).all())
+    return columns.loaded()
 
 
 def load_linked(conn: Connection) -> tuple[Loaded, dict[int, int]]:
@@ -73,38 +67,65 @@ def load_linked(conn: Connection) -> tuple[Loaded, dict[int, int]]:
     a feed so large that looking its candidates up by token would read more than the whole store.
     """
     pairs = conn.execute(select(links.c.record_pk, links.c.person_pk).order_by(links.c.record_pk)).all()
-    pks = np.array([r for r, _ in pairs], dtype=np.int64)
+    columns = _Columns(np.array([r for r, _ in pairs], dtype=np.int64))
     person_of: dict[int, int] = dict(pairs)
     del pairs
-    n = len(pks)
-    blooms = {name: np.zeros((n, BLOOM_WORDS), dtype=np.uint64) for name in BLOOM_FIELDS}
     query = select(records.c.pk, *(records.c[name] for name in BLOOM_FIELDS)).order_by(records.c.pk)
     for part in conn.execute(query.execution_options(yield_per=_STREAM)).partitions():
-        owners, *columns = zip(*part, strict=True)
-        at, linked = _positions(pks, owners)
-        for name, values in zip(BLOOM_FIELDS, columns, strict=True):
-            present = [k for k in np.flatnonzero(linked).tolist() if values[k] is not None]
+        columns.add_blooms(part)
+    for part in conn.execute(_TOKENS.execution_options(yield_per=_STREAM)).partitions():
+        columns.add_tokens(part)
+    return columns.loaded(), person_of
+
+
+# A record's tokens in key order: a list field's tokens fill its slots in the order of the tokens.
+_TOKENS = select(record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token).order_by(
+    record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token
+)
+
+
+class _Columns:
+    """A batch's columns for the records ``pks`` (ascending), filled from rows read in parts, a column at a time.
+
+    Rows of other records are passed over, so a part may come from a whole table.
+    """
+
+    def __init__(self, pks: NDArray[np.int64]) -> None:
+        n = len(pks)
+        self.pks = pks
+        self.blooms = {name: np.zeros((n, BLOOM_WORDS), dtype=np.uint64) for name in BLOOM_FIELDS}
+        self.singles = {spec.name: np.zeros(n, dtype=np.uint64) for spec in FIELDS if spec.kind == "token"}
+        self.lists = {spec.name: np.zeros((n, MAX_TOKENS), dtype=np.uint64) for spec in FIELDS if spec.kind == "tokens"}
+        self.filled = {name: np.zeros(n, dtype=np.int64) for name in self.lists}
+
+    def add_blooms(self, part: Sequence[Any]) -> None:
+        """Rows of (record pk, one column per Bloom field), in any order."""
+        if not part:
+            return
+        owners, *values = zip(*part, strict=True)
+        at, mine = _positions(self.pks, owners)
+        for name, column in zip(BLOOM_FIELDS, values, strict=True):
+            present = [k for k in np.flatnonzero(mine).tolist() if column[k] is not None]
             if present:
-                blooms[name][at[present]] = bloom_rows([values[k] for k in present], name)
-    singles = {spec.name: np.zeros(n, dtype=np.uint64) for spec in FIELDS if spec.kind == "token"}
-    lists = {spec.name: np.zeros((n, MAX_TOKENS), dtype=np.uint64) for spec in FIELDS if spec.kind == "tokens"}
-    filled = {name: np.zeros(n, dtype=np.int64) for name in lists}
-    query = select(record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token).order_by(
-        record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token
-    )
-    for part in conn.execute(query.execution_options(yield_per=_STREAM)).partitions():
+                self.blooms[name][at[present]] = bloom_rows([column[k] for k in present], name)
+
+    def add_tokens(self, part: Sequence[Any]) -> None:
+        """Rows of (record pk, field, raw token), ordered by record pk (see ``_TOKENS``)."""
+        if not part:
+            return
         owners, names, tokens = zip(*part, strict=True)
-        at, linked = _positions(pks, owners)
+        at, mine = _positions(self.pks, owners)
         fields = np.array(names)
         heads = token_heads(tokens)
-        for name in np.unique(fields[linked]).tolist():
-            rows = linked & (fields == name)
-            if name in singles:
-                singles[name][at[rows]] = heads[rows]
-            elif name in lists:
-                _fill_slots(lists[name], filled[name], at[rows], heads[rows])
-    batch = RecordBatch(blooms=blooms, tokens=singles, token_lists=lists)
-    return Loaded(pks, batch), person_of
+        for name in np.unique(fields[mine]).tolist():
+            rows = mine & (fields == name)
+            if name in self.singles:
+                self.singles[name][at[rows]] = heads[rows]
+            elif name in self.lists:
+                _fill_slots(self.lists[name], self.filled[name], at[rows], heads[rows])
+
+    def loaded(self) -> Loaded:
+        return Loaded(self.pks, RecordBatch(blooms=self.blooms, tokens=self.singles, token_lists=self.lists))
 
 
 def _positions(pks: NDArray[np.int64], wanted: Sequence[int]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:

@@ -1,5 +1,6 @@
 """A feed too large to look its candidates up by token has every linked record read instead (one pass over the
-records and their tokens): the same encodings, and the same candidate pairs, as the lookups by token."""
+records and their tokens): the same candidate pairs as the lookups by token. Records read in bulk (all, or by key)
+have the encodings the library builds from the stored bytes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from aim.agent.encode import encode_extract
 from aim.bootstrap import Hub, bootstrap
@@ -21,9 +23,10 @@ from aim.identity.service import IdentityService
 from aim.ingest.local import ingest_file
 from aim.keys import init_keys
 from aim.settings import Settings
-from aim.storage.tables import links, records
+from aim.storage.tables import links, record_tokens, records
 from linkage.batch import RecordBatch
 from linkage.blocking import block
+from linkage.stored import batch_from_stored
 from tests import factories as f
 
 NOW = datetime.combine(DEFAULT_AS_OF, time(23, 0), tzinfo=UTC)
@@ -73,14 +76,30 @@ def _rows(loaded: store.Loaded) -> dict[int, tuple[object, ...]]:
     return out
 
 
-def test_reading_every_linked_record_gives_the_same_encodings_as_reading_them_by_key(hub: Hub) -> None:
+def _reference(conn: Connection, pks: list[int]) -> store.Loaded:
+    """The records ``pks`` as the library builds them from stored bytes (``linkage.stored.batch_from_stored``)."""
+    position = {pk: n for n, pk in enumerate(pks)}
+    columns = (records.c.pk, records.c.bf_first, records.c.bf_last, records.c.bf_address)
+    rows = {r.pk: r for r in conn.execute(select(*columns))}
+    blooms = {name: [rows[pk]._mapping[name] for pk in pks] for name in ("bf_first", "bf_last", "bf_address")}
+    query = select(record_tokens.c.record_pk, record_tokens.c.field, record_tokens.c.token)
+    tokens = [(position[r.record_pk], r.field, bytes(r.token)) for r in conn.execute(query) if r.record_pk in position]
+    return store.Loaded(np.array(pks, dtype=np.int64), batch_from_stored(len(pks), blooms, tokens))
+
+
+def test_reading_records_in_bulk_gives_the_encodings_the_library_builds_from_the_stored_bytes(hub: Hub) -> None:
     with hub.database.read() as conn:
         everything, person_of = store.load_linked(conn)
-        linked = conn.execute(select(links.c.record_pk, links.c.person_pk)).all()
-        by_key = store.load_records(conn, [r.record_pk for r in linked])
+        linked = conn.execute(select(links.c.record_pk, links.c.person_pk).order_by(links.c.record_pk)).all()
+        pks = [r.record_pk for r in linked]
+        by_key = store.load_records(conn, pks)
+        some = store.load_records(conn, pks[::7])
+        reference = _reference(conn, pks)
     assert len(everything.pks) == len(linked) > 500
     assert person_of == {r.record_pk: r.person_pk for r in linked}
-    assert _rows(everything) == _rows(by_key)
+    assert _rows(everything) == _rows(reference)
+    assert _rows(by_key) == _rows(reference)
+    assert _rows(some) == {pk: row for pk, row in _rows(reference).items() if pk in set(pks[::7])}
 
 
 def test_a_large_feed_finds_the_same_candidate_pairs_by_reading_everything_as_by_token(hub: Hub) -> None:
