@@ -88,16 +88,19 @@ class TermCounts:
 
     def frequencies(self, conn: Connection, model: LinkageModel, enc: EncodedQuery) -> dict[str, TermFrequencies]:
         fields = sorted(tf_fields(model))
-        if self._totals is None:
+        # Read once into a local: another request's invalidate() may clear the shared counts at any moment.
+        totals = self._totals
+        if totals is None:
             query = (
                 select(record_tokens.c.field, func.count())
                 .where(record_tokens.c.field.in_(fields))
                 .group_by(record_tokens.c.field)
             )
-            self._totals = dict.fromkeys(fields, 0) | {str(f): int(n) for f, n in conn.execute(query)}
+            totals = dict.fromkeys(fields, 0) | {str(f): int(n) for f, n in conn.execute(query)}
+            self._totals = totals
         out: dict[str, TermFrequencies] = {}
         for name in fields:
-            total = max(self._totals.get(name, 0), 1)
+            total = max(totals.get(name, 0), 1)
             value = enc.enc.get(name)
             if not isinstance(value, str):
                 out[name] = TermFrequencies(np.empty(0, np.uint64), np.empty(0), 1.0 / total)

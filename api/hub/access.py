@@ -6,13 +6,17 @@ Contract (kept small and stable; routes depend on nothing else here)::
     from fastapi import Depends
     from api.hub.access import Access, authorise
 
+    PersonAccess = Annotated[Access, Depends(authorise("view_person", person="person_id"), scope="function")]
+
     @router.get("/v1/persons/{person_id}")
-    def view_person(person_id: str, access: Annotated[Access, Depends(authorise("view_person", person="person_id"))]):
+    def view_person(person_id: str, access: PersonAccess):
         summary = hub.search.person(person_id, categories=access.visible_categories)
         access.record(results=len(summary.rows))            # optional: adds the outcome to the audit entry
         return {..., "flag": access.mask(row.flag, row.category)}
 
-``authorise(action, *, person=None)`` returns a dependency that yields an :class:`Access`:
+``authorise(action, *, person=None)`` returns a dependency that yields an :class:`Access`. It is always declared with
+``scope="function"``, so that the audit entry is completed before the answer is sent: if writing it fails, the caller
+gets an error, never an answer the log does not hold (semgrep rule ``aim-hub-route-without-authorise``).
 
 * ``access.user_id``, ``.role``, ``.team``, ``.organisation``: who is asking (a staff account);
 * ``access.purpose``, ``.case_reference``: as declared in the ``X-AIM-Purpose`` and ``X-AIM-Case-Ref`` headers

@@ -21,9 +21,9 @@ from api.hub.deps import HubDep
 
 router = APIRouter(prefix="/v1")
 
-ListAccess = Annotated[Access, Depends(authorise("list_alerts"))]
-UpdateAccess = Annotated[Access, Depends(authorise("update_alert"))]
-WatchAccess = Annotated[Access, Depends(authorise("manage_watchlist"))]
+ListAccess = Annotated[Access, Depends(authorise("list_alerts"), scope="function")]
+UpdateAccess = Annotated[Access, Depends(authorise("update_alert"), scope="function")]
+WatchAccess = Annotated[Access, Depends(authorise("manage_watchlist"), scope="function")]
 
 
 class _In(BaseModel):

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from aim.access.errors import AccessDeniedError, NotSignedInError
 from aim.errors import AimError, ConfigError, InputError, NotFoundError
@@ -88,10 +89,11 @@ async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _storage_failed(_request: Request, exc: Exception) -> JSONResponse:
-    # The database could not read or write (an I/O error, a full disk, a lost connection, a lock held too long): the
-    # open transaction was rolled back, and the same request may well succeed shortly. Logged by type, never values.
-    assert isinstance(exc, OperationalError)
-    log.error("storage failed: %s", type(exc.orig).__name__)
+    # The database could not read or write (an I/O error, a full disk, a lost connection, a lock held too long, no
+    # pooled connection free in time): the open transaction was rolled back, and the same request may well succeed
+    # shortly. Logged by type, never values.
+    assert isinstance(exc, OperationalError | SATimeoutError)
+    log.error("storage failed: %s", type(getattr(exc, "orig", None) or exc).__name__)
     detail = (
         "the hub's storage failed, so the request did not complete (what it had not finished was rolled back): "
         f"send it again in {STORAGE_RETRY_AFTER_S} s"
@@ -110,4 +112,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(OperationalError, _storage_failed)
+    app.add_exception_handler(SATimeoutError, _storage_failed)  # every pooled connection busy for too long
     app.add_exception_handler(Exception, _unexpected)

@@ -23,8 +23,8 @@ from governance import event_to_record
 
 router = APIRouter(prefix="/v1")
 
-AuditAccess = Annotated[Access, Depends(authorise("read_audit"))]
-ReviewAccess = Annotated[Access, Depends(authorise("review_break_glass"))]
+AuditAccess = Annotated[Access, Depends(authorise("read_audit"), scope="function")]
+ReviewAccess = Annotated[Access, Depends(authorise("review_break_glass"), scope="function")]
 
 
 class _In(BaseModel):
@@ -80,7 +80,7 @@ def verify_audit(access: AuditAccess, hub: HubDep) -> dict[str, Any]:
 
 @router.post("/break-glass", status_code=201)
 def open_break_glass(
-    body: BreakGlassIn, access: Annotated[Access, Depends(authorise("break_glass"))], hub: HubDep
+    body: BreakGlassIn, access: Annotated[Access, Depends(authorise("break_glass"), scope="function")], hub: HubDep
 ) -> dict[str, Any]:
     """Open a time-limited break-glass grant for one person, with a written justification."""
     if hub.policy is None:
@@ -139,7 +139,7 @@ def mark_reviewed(use_id: int, body: ReviewIn, access: ReviewAccess, hub: HubDep
 
 @router.get("/transparency")
 def transparency_report(
-    access: Annotated[Access, Depends(authorise("read_transparency"))],
+    access: Annotated[Access, Depends(authorise("read_transparency"), scope="function")],
     hub: HubDep,
     period_start: Annotated[date, Query(alias="from")],
     period_end: Annotated[date, Query(alias="to")],
@@ -152,7 +152,9 @@ def transparency_report(
 
 @router.get("/subject-access/{person_id}")
 def export_subject_access(
-    person_id: str, access: Annotated[Access, Depends(authorise("export_sar", person="person_id"))], hub: HubDep
+    person_id: str,
+    access: Annotated[Access, Depends(authorise("export_sar", person="person_id"), scope="function")],
+    hub: HubDep,
 ) -> dict[str, Any]:
     """Everything held about one person, and who viewed it and why."""
     export = subject_access(database=hub.database, person_id=person_id, at=hub.clock.now())

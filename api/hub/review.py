@@ -20,7 +20,7 @@ from api.hub.deps import HubDep
 
 router = APIRouter(prefix="/v1/review")
 
-ReviewAccess = Annotated[Access, Depends(authorise("review_links"))]
+ReviewAccess = Annotated[Access, Depends(authorise("review_links"), scope="function")]
 
 
 class _In(BaseModel):

@@ -21,9 +21,9 @@ from governance import query_target
 
 router = APIRouter(prefix="/v1")
 
-SearchAccess = Annotated[Access, Depends(authorise("search"))]
-PersonAccess = Annotated[Access, Depends(authorise("view_person", person="person_id"))]
-TimelineAccess = Annotated[Access, Depends(authorise("view_timeline", person="person_id"))]
+SearchAccess = Annotated[Access, Depends(authorise("search"), scope="function")]
+PersonAccess = Annotated[Access, Depends(authorise("view_person", person="person_id"), scope="function")]
+TimelineAccess = Annotated[Access, Depends(authorise("view_timeline", person="person_id"), scope="function")]
 
 
 class SearchIn(BaseModel):

@@ -3,11 +3,13 @@ recorded by the route (zero-result searches included), and a route error still a
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from typing import Annotated
 
 import pytest
 from fastapi import APIRouter, Depends
+from sqlalchemy.exc import OperationalError
 
 from aim.audit.log import AuditFilter
 from aim.bootstrap import Hub
@@ -23,16 +25,21 @@ def _app(hub: Hub) -> TestClient:
     router = APIRouter()
 
     @router.get("/test/search")
-    def search(access: Annotated[Access, Depends(authorise("search"))], hits: int = 0) -> dict[str, object]:
+    def search(
+        access: Annotated[Access, Depends(authorise("search"), scope="function")], hits: int = 0
+    ) -> dict[str, object]:
         access.record(results=hits)
         return {"user": access.user_id, "categories": sorted(access.visible_categories)}
 
     @router.get("/test/persons/{person_id}")
-    def view(person_id: str, access: Annotated[Access, Depends(authorise("view_person", person="person_id"))]) -> None:
+    def view(
+        person_id: str,
+        access: Annotated[Access, Depends(authorise("view_person", person="person_id"), scope="function")],
+    ) -> None:
         raise NotFoundError(f"no person {person_id}")
 
     @router.get("/test/bogus")
-    def bogus(access: Annotated[Access, Depends(authorise("drop_tables"))]) -> None:
+    def bogus(access: Annotated[Access, Depends(authorise("drop_tables"), scope="function")]) -> None:
         return None
 
     app.include_router(router)
@@ -90,3 +97,21 @@ def test_unknown_action_is_denied_and_route_errors_are_audited(staff_hub: Hub, c
     assert entries[0].event.reasons[-1] == "failed: NotFoundError"
     assert entries[0].event.target == "person:42"
     assert staff_hub.audit_log.verify().ok
+
+
+class _SinkThatCannotWrite:
+    """An audit sink whose writes fail as a full or broken disk would."""
+
+    def append(self, event: object) -> None:
+        raise OperationalError("INSERT INTO audit_log ...", {}, sqlite3.OperationalError("disk I/O error"))
+
+
+def test_an_answer_is_never_sent_when_its_audit_entry_cannot_be_written(
+    staff_hub: Hub, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = staff(staff_hub, "o.one", "mash_officer")
+    monkeypatch.setattr(staff_hub.access, "audit", _SinkThatCannotWrite())
+    response = client.get("/test/search?hits=3", headers=headers(token, "mash_screening", "CASE-1"))
+    assert response.status_code == 503
+    assert "categories" not in response.json()
+    assert response.headers["Retry-After"]
