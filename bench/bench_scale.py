@@ -1,8 +1,13 @@
 # ruff: noqa: E501  (Markdown table rows are written as single lines)
-"""Scale benchmark: a hub of 100,000, 300,000 and 1,000,000 synthetic people built with the real CLI, then a nightly
+"""Scale benchmark: a hub of 100,000, 300,000 and 454,545 synthetic people built with the real CLI, then a nightly
 feed linked in and a full rule run, on SQLite and PostgreSQL.
 
-    python -m bench.bench_scale --work /var/tmp/aim-scale               # 100k, 300k, 1M; SQLite (+ PostgreSQL when AIM_TEST_POSTGRES_URL is set)
+    python -m bench.bench_scale --work /var/tmp/aim-scale               # 100k, 300k, 454,545; SQLite (+ PostgreSQL when AIM_TEST_POSTGRES_URL is set)
+
+454,545 is the most people the fixture generator makes: each gets a distinct NHS number from the 999 test range
+(never issued to a patient), which holds about 909,000 valid numbers, and it draws from half of them. About a third
+of the generated people appear in any partner's extract, so 100,000 people make a hub of about 90,000 records and
+33,000 persons.
     python -m bench.bench_scale --people 20000 --backends sqlite --no-write
 
 For each size, once (the population and its feeds do not depend on the database):
@@ -52,6 +57,7 @@ from typing import IO, Any, Protocol
 
 from sqlalchemy import create_engine, text
 
+from aim.fixtures import MAX_PEOPLE
 from aim.settings import Settings
 from bench.bench_rules import machine
 from bench.e2e_population import PARTNERS
@@ -59,7 +65,7 @@ from bench.e2e_population import PARTNERS
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 CHART = "benchmarks-scale.svg"
-NIGHTLY_SHARE = 10  # the nightly feed: one record for every 10 people (100,000 at 1,000,000)
+NIGHTLY_SHARE = 10  # the nightly feed: one record for every 10 people (10,000 at 100,000)
 
 
 @dataclass(frozen=True)
@@ -399,12 +405,26 @@ def _n(value: object, digits: int = 0) -> str:
 def section(results: list[dict[str, Any]], chart: bool) -> str:
     """The ``scale`` section of docs/benchmarks.md: every measurement kept in the working folder."""
     commands = "; ".join(f"`{c}`" for c in dict.fromkeys(r["command"] for r in results))
-    lines = [START, "## Scale (a hub of up to 1,000,000 people)", "", f"{commands}. Machine: {machine()}.", ""]
+    lines = [
+        START,
+        f"## Scale (a hub of up to {MAX_PEOPLE:,} generated people)",
+        "",
+        f"{commands}. Machine: {machine()}.",
+        "",
+    ]
     if max(r["people"] for r in results) < 100_000:
         lines += [
-            "Development sizes only, on a shared machine; the benchmark's sizes are 100,000, 300,000 and 1,000,000 people.",
+            f"Development sizes only, on a shared machine; the benchmark's sizes are 100,000, 300,000 and {MAX_PEOPLE:,} people.",
             "",
         ]
+    lines += [
+        f"The issue asks for a hub of 1,000,000 persons. The fixture generator makes at most {MAX_PEOPLE:,} people (each",
+        "has a distinct NHS number from the 999 test range, which holds about 909,000 valid numbers), and about a third of",
+        "the generated people appear in any partner's extract, so the largest hub it can build holds about 400,000 records",
+        "and 150,000 persons. A 1,000,000-person hub needs a generator that gives some people no NHS number (or a larger",
+        "test range) and, at the rates below, several hours of ingest on this machine.",
+        "",
+    ]
     lines += [
         "Every step is an `aim` command in a child process, as an operator would type it (see the script's docstring):",
         "`aim fixtures generate --people N --seed 1 --as-of DAY` (activity up to the run date); one record per 10 people",
@@ -510,7 +530,7 @@ def today() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--people", default="100000,300000,1000000", help="sizes, comma-separated [%(default)s]")
+    parser.add_argument("--people", default=f"100000,300000,{MAX_PEOPLE}", help="sizes, comma-separated [%(default)s]")
     default_backends = "sqlite,postgresql" if os.environ.get("AIM_TEST_POSTGRES_URL") else "sqlite"
     parser.add_argument("--backends", default=default_backends, help="sqlite, postgresql or both [%(default)s]")
     parser.add_argument("--seed", type=int, default=1)
@@ -524,6 +544,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sizes = [] if args.report else [int(n) for n in args.people.split(",")]
+    if too_many := [n for n in sizes if not 1 <= n <= MAX_PEOPLE]:
+        parser.error(
+            f"--people {too_many}: the fixture generator makes 1 to {MAX_PEOPLE:,} people "
+            "(distinct NHS numbers from the 999 test range); give sizes in that range"
+        )
     backends = [b.strip() for b in args.backends.split(",")]
     if unknown := set(backends) - {"sqlite", "postgresql"}:
         parser.error(f"unknown backends {sorted(unknown)}: give sqlite, postgresql or both")
