@@ -3,6 +3,7 @@
 
     python -m bench.bench_rules                      # both databases (PostgreSQL from AIM_TEST_POSTGRES_URL), writes docs/benchmarks.md
     python -m bench.bench_rules --interactions 100000 --no-write
+    python -m bench.bench_rules --only postgresql --no-write   # one database (the other's row is left out)
 
 A synthetic population: ``--persons`` people, each with interactions from the 8 demo partners spread over the year
 before the run date; a third of them have their activity bunched into a few weeks (so that many qualify). Rows are
@@ -19,8 +20,10 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, insert, select
@@ -124,7 +127,7 @@ def load(hub: Hub, data: dict[str, np.ndarray], persons: int) -> None:
             else:
                 marks = ", ".join("?" for _ in columns.split(","))
                 cursor.execute("BEGIN")
-                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # type: ignore[arg-type]
                 cursor.execute("COMMIT")
         if hub.database.backend == "postgresql":
             raw.commit()
@@ -137,10 +140,10 @@ def load(hub: Hub, data: dict[str, np.ndarray], persons: int) -> None:
     assert n > 0
 
 
-def _copy(cursor: object, table: str, columns: str, rows: object) -> None:
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+def _copy(cursor: Any, table: str, columns: str, rows: Iterable[tuple[object, ...]]) -> None:
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         buffer = io.StringIO()
-        for count, row in enumerate(rows, 1):  # type: ignore[arg-type]
+        for count, row in enumerate(rows, 1):
             buffer.write("\t".join(str(v) for v in row) + "\n")
             if count % 100_000 == 0:
                 copy.write(buffer.getvalue())
@@ -245,15 +248,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite", default="/tmp/aim-bench-rules.db")
     parser.add_argument("--postgres", default=os.environ.get("AIM_TEST_POSTGRES_URL"))
     parser.add_argument("--no-write", action="store_true", help="print, do not update docs/benchmarks.md")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="measure one database (implies --no-write)")
     args = parser.parse_args(argv)
+    if args.only == "postgresql" and not args.postgres:
+        parser.error("--only postgresql needs --postgres URL or AIM_TEST_POSTGRES_URL")
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     data = population(args.interactions, args.persons, args.seed)
     results = []
-    for suffix in ("", "-wal", "-shm"):
-        Path(args.sqlite + suffix).unlink(missing_ok=True)
-    results.append(measure(f"sqlite:///{args.sqlite}", data, args.persons))
-    print(results[-1], flush=True)
-    if args.postgres:
+    if args.only != "postgresql":
+        for suffix in ("", "-wal", "-shm"):
+            Path(args.sqlite + suffix).unlink(missing_ok=True)
+        results.append(measure(f"sqlite:///{args.sqlite}", data, args.persons))
+        print(results[-1], flush=True)
+    if args.postgres and args.only != "sqlite":
         from tests.databases import fresh_postgres  # noqa: PLC0415  (only when PostgreSQL is measured)
 
         with fresh_postgres() as url:
@@ -262,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     text = section(results, args.interactions, args.persons, load_before, load_after)
     print(text)
-    if not args.no_write:
+    if not args.no_write and args.only is None:  # a section always holds both databases' rows
         write_section(text, ROOT / "docs" / "benchmarks.md")
     return 0
 
