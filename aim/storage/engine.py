@@ -1,9 +1,10 @@
 """Engines for the two supported databases.
 
 SQLite (the embedded default) gets, on every connection: WAL journal, ``synchronous=FULL`` (a committed batch
-survives power loss), a busy timeout (writers queue instead of failing), foreign keys on and a 64 MiB page cache. Transactions are begun
-by us, not by the driver, so a write transaction can be ``BEGIN IMMEDIATE``: it takes the write lock up front and
-waits for it under the busy timeout, instead of failing half-way when a read lock cannot be upgraded.
+survives power loss), a busy timeout (writers queue instead of failing), foreign keys on and a 64 MiB page cache.
+Transactions are begun by us, not by the driver, so a write transaction can be ``BEGIN IMMEDIATE``: it takes the
+write lock up front and waits for it under the busy timeout, instead of failing half-way when a read lock cannot be
+upgraded.
 
 PostgreSQL is chosen by URL (``AIM_DATABASE_URL=postgresql+psycopg://...``).
 """
