@@ -75,6 +75,60 @@ def test_an_alert_lists_every_contributing_interaction(world: World) -> None:
     assert sorted(e.partner for e in detail.evidence) == ["BCHC", "FIRE", "WMP", "WMP"]
 
 
+RAISED_NOTES = [
+    pytest.param({}, ["WMP", "FIRE", "BCHC", "WMP"], "3 partners: BCHC, FIRE, WMP", id="partners, sorted, once each"),
+    pytest.param(
+        {"distinct_by": "partner_type"},
+        ["WMP", "SCHOOLS", "CITYHOSP_AE", "BCHC"],
+        "3 partner types: education, health, police",
+        id="partner types, sorted, once each",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "partners", "note"), RAISED_NOTES)
+def test_the_raised_event_names_what_counted(
+    world: World, changes: dict[str, object], partners: list[str], note: str
+) -> None:
+    person = world.person()
+    for days_ago, partner in enumerate(partners):
+        world.interaction(person, partner, days_ago=days_ago)
+    world.hub.rules.run(as_of=TODAY, rules=[rule(**changes)])
+    [alert] = _alerts(world.hub)
+    [event] = world.hub.alerts.get(alert_pk=int(alert["pk"])).events  # type: ignore[call-overload]
+    assert (event.kind, event.actor, event.note) == ("raised", "rules", note)
+
+
+PARTNER_SETS = [["WMP", "BCHC", "FIRE"], ["SCHOOLS", "HOUSING", "WMP", "FIRE"], ["ADULT_SC", "BCHC", "CITYHOSP_AE"]]
+
+
+@pytest.mark.parametrize("narrow", [False, True], ids=["full run", "run for the persons given"])
+def test_alerts_raised_in_chunks_each_get_their_own_evidence_and_one_event(
+    world: World, monkeypatch: pytest.MonkeyPatch, narrow: bool
+) -> None:
+    """Alerts, evidence and events are written per chunk of persons (one statement on PostgreSQL, three on SQLite):
+    with chunks of two, every alert still holds exactly its person's interactions and one ``raised`` event."""
+    from aim.rules import service
+
+    monkeypatch.setattr(service, "_RAISE_CHUNK", 2)
+    expected: dict[int, tuple[set[int], str]] = {}
+    for i in range(7):
+        person, partners = world.person(), PARTNER_SETS[i % 3]
+        evidence = {world.interaction(person, p, days_ago=d) for d, p in enumerate(partners)}
+        evidence.add(world.interaction(person, partners[0], days_ago=20))
+        world.interaction(person, "CHILDRENS_SC", days_ago=40)  # outside the window
+        expected[person] = (evidence, f"{len(partners)} partners: {', '.join(sorted(partners))}")
+    [report] = world.hub.rules.run(as_of=TODAY, rules=[rule()], person_pks=sorted(expected) if narrow else None)
+    assert report.raised == 7
+    found = {}
+    for alert in _alerts(world.hub):
+        pk = int(alert["pk"])  # type: ignore[call-overload]
+        events = [(e.kind, e.note) for e in world.hub.alerts.get(alert_pk=pk).events]
+        assert events == [("raised", expected[int(alert["person_pk"])][1])]  # type: ignore[call-overload]
+        found[alert["person_pk"]] = (_evidence(world.hub, pk), events[0][1])
+    assert found == expected
+
+
 def test_running_twice_creates_nothing_new(world: World) -> None:
     person = world.person()
     for partner in ("WMP", "BCHC", "FIRE"):
