@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from nicknames import NickNamer
 
+from bench.sections import replace_section
 from linkage.batch import RecordBatch
 from linkage.cluster import cluster
 from linkage.encoder import RawIdentity, RecordEncoder
@@ -260,14 +261,8 @@ def machine() -> str:
 
 
 def write_section(text: str, path: Path) -> None:
-    """Replace this benchmark's own section of ``path`` (between its markers), or append it; others are kept."""
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        current = before + text + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(current)
+    """Replace this benchmark's own section of ``path``, or append it; others are kept."""
+    replace_section(path, text, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:

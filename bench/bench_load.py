@@ -69,6 +69,7 @@ from aim.storage.rules_tables import alerts
 from aim.storage.tables import persons, records
 from aim.vocabulary import default_vocabulary
 from bench import bench_search
+from bench.sections import replace_section
 from linkage.encoder import RawIdentity, RecordEncoder
 from linkage.keyset import FieldKeys
 
@@ -745,14 +746,8 @@ def _capped(f: dict[str, Any]) -> str:
 
 
 def write_section(text: str, path: Path) -> None:
-    """Replace this benchmark's own section of ``path`` (between its markers), or append it; others are kept."""
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        current = head + text + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(current)
+    """Replace this benchmark's own section of ``path``, or append it; others are kept."""
+    replace_section(path, text, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ from aim.settings import Settings
 from aim.storage.rules_tables import alert_evidence, alerts
 from aim.storage.tables import feeds, partners
 from aim.vocabulary import default_vocabulary
+from bench.sections import replace_section
 
 AS_OF = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
@@ -230,14 +231,8 @@ def section(
 
 
 def write_section(text: str, path: Path) -> None:
-    """Replace this benchmark's own section of ``path`` (between its markers), or append it; others are kept."""
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        current = before + text + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(current)
+    """Replace this benchmark's own section of ``path``, or append it; others are kept."""
+    replace_section(path, text, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:

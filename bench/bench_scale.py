@@ -61,6 +61,7 @@ from aim.fixtures import MAX_PEOPLE
 from aim.settings import Settings
 from bench.bench_rules import machine
 from bench.e2e_population import PARTNERS
+from bench.sections import replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- scale:start -->", "<!-- scale:end -->"
@@ -513,14 +514,8 @@ def draw_chart(results: list[dict[str, Any]], path: Path) -> None:
 
 
 def write_section(text_: str, path: Path) -> None:
-    """Replace this benchmark's own section of ``path`` (between its markers), or append it; others are kept."""
-    current = path.read_text(encoding="utf-8")
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        current = before + text_ + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text_ + "\n"
-    path.write_text(current, encoding="utf-8")
+    """Replace this benchmark's own section of ``path``, or append it; others are kept."""
+    replace_section(path, text_, START, END)
 
 
 def today() -> str:

@@ -43,6 +43,7 @@ from aim.settings import Settings
 from aim.storage.search_tables import search_cursor
 from aim.storage.tables import feeds, partners
 from aim.vocabulary import default_vocabulary
+from bench.sections import replace_section
 from linkage.batch import RecordBatch
 from linkage.encoder import RawIdentity, RecordEncoder
 from linkage.keyset import FieldKeys
@@ -373,13 +374,8 @@ def section(r: dict[str, object], records: int, persons: int, load_s: float, bef
 
 
 def write_section(text: str, path: Path) -> None:
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        current = before + text + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(current)
+    """Replace this benchmark's own section of ``path``, or append it; others are kept."""
+    replace_section(path, text, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:
