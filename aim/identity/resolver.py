@@ -196,7 +196,7 @@ class IdentityResolver:
         looked_up = anchors(rules)
         if looked_up is None or len(new.pks) > self.lookup_limit:
             linked, person_of_linked = store.load_linked(conn)
-            rows = np.flatnonzero(~np.isin(linked.pks, new.pks))  # new records are unlinked here; made sure
+            rows = np.flatnonzero(~np.isin(linked.pks, new.pks))  # none should be linked yet; never pair with itself
             return store.Loaded(linked.pks[rows], linked.batch.take(rows)), person_of_linked
         pool = store.records_sharing(conn, new.pks.tolist(), looked_up)
         pool -= set(new.pks.tolist())
