@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from nicknames import NickNamer
 
+from bench.sections import replace_section
 from linkage.bloom import BloomEncoder, BloomParams, decode_blooms, dice_many
 from linkage.encoder import EncodingParams, RawIdentity, RecordEncoder
 from linkage.keyset import FieldKeys
@@ -390,13 +390,7 @@ def _section(data: dict[str, object]) -> Iterator[str]:
 
 def write_doc(data: dict[str, object], path: Path) -> None:
     """Replace (or add) the encoding section of docs/benchmarks.md, leaving other sections alone."""
-    section = "\n".join(_section(data))
-    text = (
-        path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\nMeasured numbers, newest run of each.\n"
-    )
-    pattern = re.compile(r"<!-- encoding:start -->.*?<!-- encoding:end -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, "\n".join(_section(data)), "<!-- encoding:start -->", "<!-- encoding:end -->")
 
 
 def main() -> None:

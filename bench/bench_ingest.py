@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import socket
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from aim.agent.push import HubClient, RetryPolicy, push_feed
 from aim.bootstrap import bootstrap
 from aim.settings import Settings
 from aim.storage.tables import records
+from bench.sections import replace_section
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,10 +157,7 @@ def section(results: list[dict[str, object]], args: str, when: str, where: str) 
 
 
 def write_doc(text: str, path: Path) -> None:
-    doc = path.read_text(encoding="utf-8")
-    pattern = re.compile(r"<!-- ingest:start -->.*?<!-- ingest:end -->", re.S)
-    doc = pattern.sub(lambda _: text, doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(doc, encoding="utf-8")
+    replace_section(path, text, "<!-- ingest:start -->", "<!-- ingest:end -->")
 
 
 def main() -> None:

@@ -37,9 +37,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
-import itertools
 import json
-import logging
 import os
 import random
 import subprocess
@@ -69,28 +67,13 @@ from aim.storage.rules_tables import alerts
 from aim.storage.tables import persons, records
 from aim.vocabulary import default_vocabulary
 from bench import bench_search
-from bench.sections import replace_section
+from bench.load_client import ALERT_QUERIES, ALERTS, PHASES, SEARCH
+from bench.load_report import phase_line, result_line, section, write_section
 from linkage.encoder import RawIdentity, RecordEncoder
 from linkage.keyset import FieldKeys
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- load:start -->", "<!-- load:end -->"
 PARTNER = "WMP"
-SEARCH, ALERTS = "POST /v1/search", "GET /v1/alerts"
-PHASES = ("quiet", "ingest")
-DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-PORTAL_TIMEOUT_S = 30.0  # how long the portal waits for the hub (api/portal/settings.py, hub_timeout_s)
-# The portal's alert list (api/portal/pages_alerts.py): open alerts or one status, 200 to a page; API clients page by 50.
-ALERT_QUERIES: list[dict[str, str | int]] = [
-    {"limit": 200},
-    {"limit": 200},
-    {"status": "new", "limit": 200},
-    {"status": "acknowledged", "limit": 200},
-    {"status": "assigned", "limit": 200},
-    {"limit": 50, "offset": 0},
-    {"limit": 50, "offset": 50},
-    {"limit": 50, "offset": 100},
-]
 
 
 @dataclass
@@ -116,99 +99,6 @@ class Options:
 
 
 # The load generator (runs in its own process: importing locust monkey-patches the process for gevent)
-
-
-def client(config_path: str) -> int:
-    """Locust as a library: run each phase the config file names when its ``go`` file appears; write every request
-    of the phase and the CPU this process used over its window."""
-    import gevent  # noqa: PLC0415  (the caller imported locust first, so gevent has patched this process)
-    from locust.env import Environment  # noqa: PLC0415
-
-    cfg = json.loads(Path(config_path).read_text())
-    users = len(cfg["officers"]) + len(cfg["leads"])
-    logging.getLogger("locust.runners").setLevel(logging.ERROR)  # not its warning that a spawn rate over 100 is high
-    Path(cfg["ready"]).touch()
-    for phase in cfg["phases"]:
-        samples: list[tuple[str, float, float, int, str, str]] = []
-
-        def record(
-            name: str, start_time: float, response_time: float, response: Any, exception: Any, context: Any, **_: Any
-        ) -> None:
-            status = int(getattr(response, "status_code", 0) or 0)
-            what = ""
-            if exception is not None:  # an answer the portal would not have waited for is no answer
-                late = status == 0 and response_time >= 1000 * PORTAL_TIMEOUT_S - 100
-                what = f"no answer in {PORTAL_TIMEOUT_S:.0f} s" if late else type(exception).__name__
-            request_id = (context or {}).get("request_id", "")
-            samples.append((name, start_time, response_time, status, what, request_id))  # noqa: B023
-
-        env = Environment(user_classes=_users(cfg, phase["run"]), host=cfg["host"], stop_timeout=60)
-        env.events.request.add_listener(record)  # type: ignore[no-untyped-call]
-        runner = env.create_local_runner()
-        while not Path(phase["go"]).exists():
-            gevent.sleep(0.02)
-        cpu0, t0 = _cpu_self(), time.time()
-        runner.start(users, spawn_rate=users / cfg["every"])  # everyone started over one period: arrivals even
-        gevent.sleep(cfg["seconds"])
-        t1, cpu1 = time.time(), _cpu_self()
-        runner.stop()  # lets each user's request in flight finish (stop_timeout)
-        runner.quit()
-        written = Path(phase["out"] + ".tmp")  # renamed into place: the bench waits for the file to appear
-        written.write_text(json.dumps({"t0": t0, "t1": t1, "cpu_s": cpu1 - cpu0, "samples": samples}))
-        written.replace(phase["out"])
-    return 0
-
-
-def _users(cfg: dict[str, Any], run: str) -> list[type]:
-    """The two kinds of staff user, one Locust user each, each with their own token, sending at a fixed rate."""
-    from locust import FastHttpUser, HttpUser, constant_throughput, task  # noqa: PLC0415
-
-    base = FastHttpUser if cfg["user_class"] == "fast" else HttpUser
-    # As long as the portal waits for the hub (AIM_PORTAL_HUB_TIMEOUT_S's default); HttpUser takes it per request
-    timeout: dict[str, float] = {} if cfg["user_class"] == "fast" else {"timeout": PORTAL_TIMEOUT_S}
-    officers, leads, numbers = iter(enumerate(cfg["officers"])), iter(cfg["leads"]), itertools.count()
-    bodies, period = cfg["bodies"], cfg["every"]
-
-    class Officer(base):  # type: ignore[valid-type,misc]
-        fixed_count = len(cfg["officers"])
-        network_timeout = connection_timeout = PORTAL_TIMEOUT_S
-        wait_time = constant_throughput(1 / period)
-
-        def on_start(self) -> None:
-            number, token = next(officers)
-            self.headers = {"Authorization": f"Bearer {token}", "X-AIM-Purpose": "mash_screening"}
-            self.headers["X-AIM-Case-Ref"] = f"MASH-{run}-{number}"
-
-        @task
-        def search(self) -> None:
-            n = next(numbers)
-            request_id = f"{run}-{n}"  # to find this search's audit entry
-            headers = self.headers | {"X-AIM-Request-Id": request_id}
-            body = bodies[n % len(bodies)]
-            context = {"request_id": request_id}
-            self.client.post("/v1/search", json=body, headers=headers, name=SEARCH, context=context, **timeout)
-
-    class Lead(base):  # type: ignore[valid-type,misc]
-        fixed_count = len(cfg["leads"])
-        network_timeout = connection_timeout = PORTAL_TIMEOUT_S
-        wait_time = constant_throughput(1 / period)
-
-        def on_start(self) -> None:
-            self.headers = {"Authorization": f"Bearer {next(leads)}", "X-AIM-Purpose": "watchlist_review"}
-            self.page = random.randrange(len(ALERT_QUERIES))  # leads do not all open the same view at once
-
-        @task
-        def alert_list(self) -> None:
-            self.page += 1
-            params = ALERT_QUERIES[self.page % len(ALERT_QUERIES)]
-            self.client.get("/v1/alerts", params=params, headers=self.headers, name=ALERTS, **timeout)
-
-    return [Officer, Lead]
-
-
-def _cpu_self() -> float:
-    times = os.times()
-    return times.user + times.system
 
 
 def _cpu_of(pid: int) -> float:
@@ -449,7 +339,7 @@ class LoadClient:
         }
         (self.folder / "config.json").write_text(json.dumps(config))
         # locust is imported first, so that gevent patches the process before anything else is loaded
-        code = "import locust, sys; from bench.bench_load import client; sys.exit(client(sys.argv[1]))"
+        code = "import locust, sys; from bench.load_client import client; sys.exit(client(sys.argv[1]))"
         with (self.folder / "client.log").open("wb") as log:
             command = [sys.executable, "-c", code, str(self.folder / "config.json")]
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
@@ -623,131 +513,6 @@ def audited(url: str, creds: Credentials, run_id: str) -> set[str]:
             return {str(r) for r in conn.execute(query).scalars()}
     finally:
         hub.close()
-
-
-# Reporting
-
-
-def _endpoint(f: dict[str, Any]) -> str:
-    errors = sum(f["errors"].values())
-    return (
-        f"{f['achieved']:.1f} of {f['asked']:.1f}/s, p50 {f['p50']:.1f} p95 {f['p95']:.1f} p99 {f['p99']:.1f} ms, "
-        f"errors {errors}" + (f" {f['errors']}" if errors else "")
-    )
-
-
-def phase_line(f: dict[str, Any]) -> str:
-    return (
-        f"search {_endpoint(f[SEARCH])}; alert list {_endpoint(f[ALERTS])}; "
-        f"client CPU {f['client_cpu']:.0%}, hub CPU {f['hub_cpu']:.0%} of a core ({_cpu_ms(f):.0f} ms a request)"
-    )
-
-
-def _cpu_ms(f: dict[str, Any]) -> float:
-    """The hub's CPU per request answered in the window, in milliseconds."""
-    answered = (f[SEARCH]["achieved"] + f[ALERTS]["achieved"]) * f["window_s"]
-    return float(f["hub_cpu"] * f["window_s"] / max(answered, 1) * 1000)
-
-
-def verdict(r: dict[str, Any]) -> str:
-    """The run against the goal: 100 searches/s held with p95 <= 50 ms and no errors; p99 during ingest <= 2 x quiet."""
-    quiet, during = r["quiet"][SEARCH], r["ingest"][SEARCH]
-    errors = sum(sum(r[p][n]["errors"].values()) for p in PHASES for n in (SEARCH, ALERTS))
-    ratio = during["p99"] / quiet["p99"]
-    missed = [
-        text
-        for text, failed in (
-            (
-                f"{quiet['achieved']:.1f} searches/s held of {quiet['asked']:.0f} asked",
-                quiet["achieved"] < 0.99 * quiet["asked"],
-            ),
-            (f"search p95 {quiet['p95']:.1f} ms", quiet["p95"] > 50),
-            (f"{errors} errors", errors > 0),
-            (f"search p99 during ingest {ratio:.2f} x the quiet p99", ratio > 2),
-        )
-        if failed
-    ]
-    scale = "" if quiet["asked"] >= 100 else f" (asked {quiet['asked']:.0f} searches/s, not the goal's 100)"
-    return ("met" if not missed else "not met: " + "; ".join(missed)) + scale
-
-
-def result_line(r: dict[str, Any]) -> str:
-    """The run in one line: each phase's figures, the p99 ratios, the audit count."""
-    quiet, during, feed = r["quiet"], r["ingest"], r["ingest"]["feed"]
-    ratios = ", ".join(
-        f"{label} {during[n]['p99'] / quiet[n]['p99']:.2f}" for label, n in (("search", SEARCH), ("alert list", ALERTS))
-    )
-    return (
-        f"load: {r['database']} hub of {r['before']['records']:,} records, {r['before']['alerts']:,} alerts; "
-        f"quiet {quiet['window_s']:.0f} s: {phase_line(quiet)} | during ingest of {feed['rows']:,} rows "
-        f"(upload ended at {feed['upload_end']:.0f} s, commit at {feed['commit_end']:.0f} s): {phase_line(during)} | "
-        f"p99 during ingest / quiet: {ratios} | audited {r['audited']:,} of {r['searches']:,} searches, "
-        f"{r['answered_unaudited']} answered without an audit entry | goal " + verdict(r)
-    )
-
-
-def section(r: dict[str, Any], command: str, before: str, after: str) -> str:
-    quiet, during, feed = r["quiet"], r["ingest"], r["ingest"]["feed"]
-    busy = max(float(x) for x in (before + ", " + after).split(", ")) >= 1.5
-    hub = r["before"]
-    built = f", bulk-loaded in {r['built_s']:.0f} s as the search benchmark's hub" if r["built_s"] else ""
-    lines = [
-        START,
-        "## Load (searches and the alert list at a fixed rate, quiet and during a nightly ingest)",
-        "",
-        f"`{command}` on {date.today().isoformat()}: {bench_search.machine()}. Load average before {before}, after {after}"
-        + (" — the machine was busy: **provisional**." if busy else "."),
-        f"A {DATABASES.get(r['database'], r['database'])} hub holding {hub['records']:,} records of {hub['persons']:,} persons and {hub['alerts']:,} alerts{built};",
-        f"uvicorn in a subprocess (one process, the hub's rate limits off). Locust ({r['user_class']}, `constant_throughput`) in",
-        f"a process of its own on the same 2 cores: {r['officers']} MASH officers each searching every {r['officers'] / quiet[SEARCH]['asked']:.0f} s",
-        "(an encoded query as the portal sends it, a purpose and a case reference) and "
-        f"{r['leads']} safeguarding leads opening the alert list",
-        "as the portal does (status filters, pages of 200 or 50), each with their own token. Figures are over the requests",
-        "started in each window, timed to the whole response; an error is any answer but 2xx, or none. A user waits for each",
-        "answer, so a hub that stalls is asked less than the rate (achieved below asked), and the percentiles then understate",
-        "what an open arrival of requests would see.",
-        f"During ingest, partner WMP's nightly feed of {feed['rows']:,} rows (nine in ten about people the hub knows) is pushed",
-        "by the agent's client; the window starts once half its batches are stored, and the commit links the records and runs",
-        f"the rules before answering: upload ended {feed['upload_end']:.0f} s into the window, the commit {feed['commit_end']:.0f} s "
-        f"(ingest {feed['total_s']:.0f} s in all, {feed['accepted']:,} rows accepted).",
-        "Goal: 100 searches/s with p95 ≤ 50 ms and no errors; p99 during ingest at most twice the quiet p99.",
-        "",
-        "| phase | endpoint | asked /s | achieved /s | p50 | p95 | p99 | errors | client CPU | hub CPU | hub CPU a request |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
-    ]
-    for label, f in (("quiet", quiet), ("during ingest", during)):
-        for name, what in ((SEARCH, "search"), (ALERTS, "alert list")):
-            e = f[name]
-            errors = ", ".join(f"{n} x {k}" for k, n in sorted(e["errors"].items())) or "0"
-            lines.append(
-                f"| {label} | {what} | {e['asked']:.0f} | {e['achieved']:.1f} | {e['p50']:.1f} ms | {e['p95']:.1f} ms | {e['p99']:.1f} ms | {errors} | {f['client_cpu']:.0%} | {f['hub_cpu']:.0%} | {_cpu_ms(f):.0f} ms |"
-            )
-    ratios = "; ".join(
-        f"{what} {during[name]['p99'] / quiet[name]['p99']:.2f}"
-        for name, what in ((SEARCH, "search"), (ALERTS, "alert list"))
-    )
-    lines += [
-        "",
-        f"p99 during ingest ÷ quiet p99: {ratios}{_capped(during)}. Audit: {r['audited']:,} entries for {r['searches']:,} searches sent; "
-        f"{r['answered_unaudited']} searches answered 2xx without an audit entry.",
-        f"Against the goal: {verdict(r)}.",
-        "CPU is a share of one core over the window (client: the Locust process; hub: the uvicorn process); the hub's CPU",
-        "a request is its CPU over the window divided by the requests answered in it.",
-        END,
-    ]
-    return "\n".join(lines)
-
-
-def _capped(f: dict[str, Any]) -> str:
-    late = sum(n for e in (f[SEARCH], f[ALERTS]) for what, n in e["errors"].items() if what.startswith("no answer"))
-    if not late:
-        return ""
-    return f" (understated: {late} requests had no answer in {PORTAL_TIMEOUT_S:.0f} s, and count at that time)"
-
-
-def write_section(text: str, path: Path) -> None:
-    """Replace this benchmark's own section of ``path``, or append it; others are kept."""
-    replace_section(path, text, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:
