@@ -53,7 +53,8 @@ def open_hub(ctx: click.Context, *, migrate_schema: bool = False) -> Hub:
 @hub.command(name="init-db")
 @click.pass_context
 def init_db(ctx: click.Context) -> None:
-    """Create the hub's tables, or migrate them to the latest schema (safe to run again).
+    """Create the hub's tables, or migrate them to the latest schema, and bring the search read model up to date
+    (safe to run again).
 
     \b
     Example:
@@ -61,6 +62,8 @@ def init_db(ctx: click.Context) -> None:
     """
     built = open_hub(ctx, migrate_schema=True)
     click.echo(f"database at schema {migrate.current_revision(built.database.engine)}")
+    filed = built.search.refresh()  # after an upgrade that changed the read model: refiled now, not by a search
+    click.echo(f"search read model up to date ({filed:,} records filed)")
     signer, created = ensure_signing_key(Path(built.settings.audit_key_path))
     click.echo(
         f"{'created' if created else 'found'} audit signing key {signer.key_id} at {built.settings.audit_key_path}"

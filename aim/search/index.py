@@ -1,4 +1,5 @@
-"""Keeping the search read model current: file new and corrected records under their blocking keys.
+"""Keeping the search read model current: file new and corrected records under their blocking keys, with their
+token columns packed (``search_tokens``) for scoring.
 
 The step reads ``record_changes`` after its cursor (as identity resolution does) and files each record still there;
 deleted, corrected and purged records have already lost their keys with the rest of their derived data. A change
@@ -16,10 +17,12 @@ from sqlalchemy.engine import Connection
 from aim.clock import Clock
 from aim.identity import store
 from aim.search.keys import record_keys, signature
+from aim.storage import bulk
 from aim.storage.database import Database
-from aim.storage.search_tables import search_cursor, search_keys
+from aim.storage.search_tables import search_cursor, search_keys, search_tokens
 from aim.storage.tables import record_changes, records
 from linkage.blocking import BlockingRule
+from linkage.stored import pack_tokens
 
 CURSOR = "search"
 LOCK = "aim-search-index"
@@ -63,6 +66,7 @@ class SearchIndex:
             # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
             if row is None or row.blocking != self.signature:
                 conn.execute(delete(search_keys))
+                conn.execute(delete(search_tokens))
                 pks = list(conn.execute(select(records.c.pk).order_by(records.c.pk)).scalars())
             else:
                 changed = select(record_changes.c.record_pk).where(
@@ -79,12 +83,14 @@ class SearchIndex:
     def _file(self, conn: Connection, pks: Sequence[int]) -> None:
         for chunk in store.chunks(pks):
             conn.execute(delete(search_keys).where(search_keys.c.record_pk.in_(chunk)))
+            conn.execute(delete(search_tokens).where(search_tokens.c.record_pk.in_(chunk)))
         loaded = store.load_records(conn, pks)
         rows, keys = record_keys(loaded.batch, self.rules)
         record_pks = loaded.pks[rows]
-        values = [{"key": int(k), "record_pk": int(p)} for k, p in zip(keys.tolist(), record_pks.tolist(), strict=True)]
-        if values:
-            conn.execute(insert(search_keys), values)
+        keyed = zip(keys.tolist(), record_pks.tolist(), strict=True)
+        bulk.insert_rows(conn, search_keys, [{"key": key, "record_pk": pk} for key, pk in keyed])
+        packed = zip(loaded.pks.tolist(), pack_tokens(loaded.batch), strict=True)
+        bulk.insert_rows(conn, search_tokens, [{"record_pk": pk, "tokens": value} for pk, value in packed])
 
     def _set_cursor(self, conn: Connection, new: bool, latest: int) -> None:
         values = {"last_seq": latest, "blocking": self.signature, "updated_at": self._clock.now()}

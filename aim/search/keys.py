@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from linkage.batch import BLOOM_WORDS, RecordBatch
 from linkage.blocking import BlockingRule, minhash_bins
+from linkage.stored import TOKEN_LAYOUT
 
 U64 = NDArray[np.uint64]
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -74,8 +75,9 @@ def filings(rules: Sequence[BlockingRule]) -> list[Filing]:
 
 
 def signature(rules: Sequence[BlockingRule]) -> str:
-    """A fingerprint of the filings: when it changes (a retrained model), every record is filed again."""
-    text = json.dumps([[f.fields, f.bloom, f.band_words] for f in filings(rules)])
+    """A fingerprint of the filings and of the packed-token layout: when it changes (a retrained model, a new token
+    field), every record is filed again."""
+    text = json.dumps([[[f.fields, f.bloom, f.band_words] for f in filings(rules)], TOKEN_LAYOUT])
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -3,7 +3,8 @@
 1. The query's blocking keys (:mod:`aim.search.keys`) find candidate records in ``search_keys``, one index lookup
    per key; a key shared by more than ``max_block`` records (a very common name in a very common year) is skipped,
    as blocking skips an oversized block.
-2. Candidates under another key set, or not yet linked to a person, are left out.
+2. The candidates' encodings are read with their person, one row per record (Bloom filters from ``records``, tokens
+   packed in ``search_tokens``); candidates under another key set, or not yet linked to a person, are left out.
 3. The model scores each pair (term frequencies counted over the hub), and
    the household guard holds a pair whose first name or date of birth differs below the link threshold.
 4. A record's band: ``strong`` at or above the model's upper threshold (or the same NHS number or local id),
@@ -13,27 +14,30 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.engine import Connection
 
-from aim.identity import store
+from aim.identity.store import BLOOM_FIELDS
 from aim.search.keys import query_keys
 from aim.search.query import EncodedQuery
 from aim.search.views import POSSIBLE, STRONG
-from aim.storage.search_tables import search_keys
+from aim.storage import bulk
+from aim.storage.search_tables import search_keys, search_tokens
 from aim.storage.tables import links, record_tokens, records
 from linkage.batch import RecordBatch
 from linkage.blocking import BlockingRule
 from linkage.fellegi_sunter import TermFrequencies
 from linkage.model import LinkageModel
 from linkage.scoring import guarded_weights, score_pairs, tf_fields
-from linkage.stored import batch_from_stored, token_head
+from linkage.stored import batch_from_packed, batch_from_stored, token_head
 
 MAX_BLOCK = 5_000
 _DETERMINISTIC = ("tk_nhs", "tk_local")
@@ -54,42 +58,76 @@ def candidates(conn: Connection, keys: Sequence[int], *, max_block: int = MAX_BL
     if not keys:
         return set()
     by_key: dict[int, list[int]] = defaultdict(list)
-    query = select(search_keys.c.key, search_keys.c.record_pk).where(search_keys.c.key.in_(list(keys)))
-    for key, record_pk in conn.execute(query):
+    for key, record_pk in conn.execute(_statements(bulk.is_postgres(conn)).candidates, {"keys": list(keys)}):
         by_key[int(key)].append(int(record_pk))
     return {pk for pks in by_key.values() if len(pks) <= max_block for pk in pks}
 
 
-def linked(conn: Connection, pks: set[int], key_id: str) -> dict[int, int]:
-    """Record pk to person pk for the candidates linked to a person and encoded under ``key_id``."""
-    out: dict[int, int] = {}
-    for chunk in store.chunks(sorted(pks)):
-        query = (
-            select(records.c.pk, links.c.person_pk)
-            .join(links, links.c.record_pk == records.c.pk)
-            .where(records.c.pk.in_(chunk), records.c.key_id == key_id)
+@dataclass(frozen=True)
+class Pool:
+    """A search's candidate records, ascending by pk: their persons and encodings."""
+
+    pks: NDArray[np.int64]
+    person_pks: NDArray[np.int64]
+    batch: RecordBatch
+
+
+def pool(conn: Connection, pks: set[int], key_id: str) -> Pool:
+    """The candidates ``pks`` linked to a person and encoded under ``key_id``, read one row per record."""
+    statement = _statements(bulk.is_postgres(conn)).pool
+    rows: list[Any] = []
+    for chunk in bulk.chunks(conn, sorted(pks)):
+        rows.extend(conn.execute(statement, {"pks": list(chunk), "key_id": key_id}))
+    rows.sort(key=lambda r: r[0])
+    blooms = {name: [r[3 + i] for r in rows] for i, name in enumerate(BLOOM_FIELDS)}
+    batch = batch_from_packed(blooms, [r.tokens for r in rows])
+    ids = np.array([(r.pk, r.person_pk) for r in rows], dtype=np.int64).reshape(len(rows), 2)
+    return Pool(ids[:, 0].copy(), ids[:, 1].copy(), batch)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    candidates: Select[Any]
+    pool: Select[Any]
+
+
+@functools.cache
+def _statements(postgres: bool) -> _Statements:
+    """A search's statements, built once per database kind and run with the keys as parameters."""
+    return _Statements(
+        candidates=select(search_keys.c.key, search_keys.c.record_pk).where(
+            bulk.among_param(postgres, search_keys.c.key, "keys")
+        ),
+        pool=select(
+            records.c.pk, links.c.person_pk, search_tokens.c.tokens, *(records.c[name] for name in BLOOM_FIELDS)
         )
-        out.update({int(r.pk): int(r.person_pk) for r in conn.execute(query)})
-    return out
+        .join(links, links.c.record_pk == records.c.pk)
+        .join(search_tokens, search_tokens.c.record_pk == records.c.pk)
+        .where(bulk.among_param(postgres, records.c.pk, "pks"), records.c.key_id == bindparam("key_id")),
+    )
 
 
 class TermCounts:
     """How common the query's tokens are among the hub's records, for term-frequency adjustment.
 
     A token's count is one lookup on the ``(field, token)`` index; the number of records holding each field is
-    counted once and kept until the records change (``invalidate``).
+    counted once. Both are kept until the records change (``invalidate``): the common names, whose counts cost the
+    most to take, are the ones searched again. At most ``KEPT_COUNTS`` token counts are kept.
     """
 
     def __init__(self) -> None:
         self._totals: dict[str, int] | None = None
+        self._counts: dict[tuple[str, bytes], int] = {}
 
     def invalidate(self) -> None:
         self._totals = None
+        self._counts = {}
 
     def frequencies(self, conn: Connection, model: LinkageModel, enc: EncodedQuery) -> dict[str, TermFrequencies]:
         fields = sorted(tf_fields(model))
-        # Read once into a local: another request's invalidate() may clear the shared counts at any moment.
-        totals = self._totals
+        # Read once into locals: another request's invalidate() may replace the shared counts at any moment, and a
+        # count taken before it must not land among those taken after.
+        totals, counts = self._totals, self._counts
         if totals is None:
             query = (
                 select(record_tokens.c.field, func.count())
@@ -106,12 +144,21 @@ class TermCounts:
                 out[name] = TermFrequencies(np.empty(0, np.uint64), np.empty(0), 1.0 / total)
                 continue
             raw = _token_bytes(value)
-            count = conn.execute(
-                select(func.count()).where(and_(record_tokens.c.field == name, record_tokens.c.token == raw))
-            ).scalar_one()
+            count = counts.get((name, raw))
+            if count is None:
+                count = int(conn.execute(_TOKEN_COUNT, {"field": name, "token": raw}).scalar_one())
+                if len(counts) >= KEPT_COUNTS:
+                    counts.clear()
+                counts[(name, raw)] = count
             values = np.array([token_head(raw)], dtype=np.uint64)
-            out[name] = TermFrequencies(values, np.array([max(int(count), 1) / total]), 1.0 / total)
+            out[name] = TermFrequencies(values, np.array([max(count, 1) / total]), 1.0 / total)
         return out
+
+
+KEPT_COUNTS = 100_000
+_TOKEN_COUNT = select(func.count()).where(
+    record_tokens.c.field == bindparam("field"), record_tokens.c.token == bindparam("token")
+)
 
 
 def _token_bytes(value: str) -> bytes:
@@ -159,11 +206,10 @@ def find_matches(
 ) -> list[Match]:
     """Every record matching ``query`` at least as a possible match, best first."""
     batch = query_batch(query)
-    person_of = linked(conn, candidates(conn, query_keys(batch, rules)), query.key_id)
-    if not person_of:
+    found = pool(conn, candidates(conn, query_keys(batch, rules)), query.key_id)
+    if not len(found.pks):
         return []
-    loaded = store.load_records(conn, person_of)
-    weight, same = score(model, batch, loaded.batch, counts.frequencies(conn, model, query))
+    weight, same = score(model, batch, found.batch, counts.frequencies(conn, model, query))
     upper, lower = model.thresholds.upper, model.thresholds.lower
     out = []
     for row, (w, det) in enumerate(zip(weight.tolist(), same.tolist(), strict=True)):
@@ -173,10 +219,9 @@ def find_matches(
             band = POSSIBLE
         else:
             continue
-        pk = int(loaded.pks[row])
-        out.append(Match(pk, person_of[pk], band, float("inf") if det else w))
+        out.append(Match(int(found.pks[row]), int(found.person_pks[row]), band, float("inf") if det else w))
     out.sort(key=lambda m: (-m.rank, m.record_pk))
     return out
 
 
-__all__ = ["MAX_BLOCK", "Match", "TermCounts", "candidates", "find_matches", "linked", "score"]
+__all__ = ["MAX_BLOCK", "Match", "Pool", "TermCounts", "candidates", "find_matches", "pool", "score"]

@@ -52,6 +52,14 @@ def among(conn: Connection, column: ColumnElement[Any], keys: Sequence[Any]) -> 
     return column.in_(list(keys))
 
 
+def among_param(postgres: bool, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """:func:`among` with the keys left as the parameter ``name``, for a statement built once and run many times with
+    other keys (nothing to build or check per key; on SQLite the list expands when run, at most one chunk)."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def new_keys(conn: Connection, table: Table, count: int) -> list[int]:
     """``count`` fresh values for ``table``'s integer primary key ``pk``, ascending, for rows about to be inserted
     in this transaction.

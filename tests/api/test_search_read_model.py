@@ -1,0 +1,175 @@
+"""The search read model on SQLite and PostgreSQL: each record's packed tokens (``search_tokens``) hold exactly the
+columns read from ``record_tokens``; a record corrected or deleted takes its packed tokens with it; a read model
+built before the packed tokens (an older fingerprint) is rebuilt by the next search, which then finds the person;
+and migration 0007 matches the declarations and goes down and up cleanly."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import func, inspect, select, update
+
+from aim.bootstrap import Hub
+from aim.cli import main
+from aim.feed import Row
+from aim.identity import store
+from aim.search import encode_query
+from aim.storage import migrate
+from aim.storage.schema import metadata
+from aim.storage.search_tables import search_cursor, search_keys, search_tokens
+from aim.storage.tables import records
+from api.hub.app import create_app
+from linkage.encoder import RawIdentity
+from linkage.stored import unpack_tokens
+from tests import factories as f
+from tests.api.staff import build_staff_hub, headers, staff
+from tests.asgi import TestClient
+from tests.identity_factories import KEYS, Feeds, encode
+
+PEOPLE = [
+    RawIdentity("Amelia", "Clarke-Oduya", "2011-04-09", "F", "4 Birch Avenue Wolverhampton", "WV1 1AB"),
+    RawIdentity("Noah", "Patel", "1990-12-01", "M", "22 Oak Lane Solihull", "B91 3QT"),
+    RawIdentity("Oliver", "Smith", "2014-07-21", "M", "9 Elm Road Dudley", "DY1 4RT"),
+]
+SEARCH_TABLES = {"search_keys", "search_tokens", "search_cursor"}
+
+
+def _rows(prefix: str, people: list[RawIdentity], partner: str = "WMP") -> list[Row]:
+    return [
+        Row(
+            record_id=f"{prefix}{i}",
+            op="upsert",
+            enc=encode(who, partner),
+            flag="POLICE_WELFARE",
+            interaction_date=date(2026, 10, 1 + i),
+            lead_contact="duty desk",
+        )
+        for i, who in enumerate(people)
+    ]
+
+
+def _filed(hub: Hub, tmp_path: Path) -> Feeds:
+    feeds = Feeds(hub, tmp_path)
+    feeds.ingest(_rows("W", PEOPLE))
+    feeds.ingest(_rows("H", PEOPLE[:2], "CITYHOSP_AE"), "CITYHOSP_AE")
+    feeds.identity.link()
+    hub.search.refresh()
+    return feeds
+
+
+def _as_before_0007(hub: Hub) -> None:
+    """The read model as a hub from before the packed tokens left it: keys filed, no packed tokens, another
+    fingerprint."""
+    with hub.database.write() as conn:
+        conn.execute(search_tokens.delete())
+        conn.execute(update(search_cursor).values(blocking="0" * 64))
+
+
+def _search(hub: Hub, who: RawIdentity) -> Any:
+    token = staff(hub, f"officer.{who.first_name.lower()}", "mash_officer")
+    body = encode_query(
+        KEYS, first_name=who.first_name, last_name=who.last_name, date_of_birth=who.date_of_birth, today=f.TODAY
+    ).to_json()
+    with TestClient(create_app(hub=hub), raise_server_exceptions=False) as client:
+        response = client.post("/v1/search", json=body, headers=headers(token, "mash_screening", "CASE-1"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_packed_tokens_hold_exactly_the_record_tokens(staff_hub: Hub, tmp_path: Path) -> None:
+    hub = _filed(staff_hub, tmp_path).hub
+    with hub.database.read() as conn:
+        pks = list(conn.execute(select(records.c.pk).order_by(records.c.pk)).scalars())
+        packed = dict(conn.execute(select(search_tokens.c.record_pk, search_tokens.c.tokens)).all())
+        loaded = store.load_records(conn, pks)
+    assert sorted(packed) == pks == loaded.pks.tolist()
+    tokens, lists = unpack_tokens([packed[pk] for pk in pks])
+    for name, column in loaded.batch.tokens.items():
+        assert np.array_equal(tokens[name], column), name
+    for name, column in loaded.batch.token_lists.items():
+        assert np.array_equal(lists[name], column), name
+    parts = np.count_nonzero(lists["tk_last_parts"], axis=1).tolist()
+    assert sorted(parts) == [1, 1, 1, 2, 2]  # Clarke-Oduya's two parts, from both partners
+
+
+def test_a_deleted_record_leaves_no_packed_tokens(staff_hub: Hub, tmp_path: Path) -> None:
+    feeds = _filed(staff_hub, tmp_path)
+    hub = feeds.hub
+    feeds.ingest([Row(record_id="W2", op="delete")])
+    hub.search.refresh()
+    with hub.database.read() as conn:
+        held = conn.execute(select(func.count()).select_from(records)).scalar_one()
+        packed = conn.execute(select(func.count()).select_from(search_tokens)).scalar_one()
+        orphans = conn.execute(
+            select(func.count()).select_from(search_tokens).where(~search_tokens.c.record_pk.in_(select(records.c.pk)))
+        ).scalar_one()
+    assert (held, packed, orphans) == (4, 4, 0)
+    assert _search(hub, PEOPLE[2])["persons"] == []
+
+
+def test_a_read_model_from_before_the_packed_tokens_is_rebuilt_by_the_next_search(
+    staff_hub: Hub, database_url: str, tmp_path: Path
+) -> None:
+    _filed(staff_hub, tmp_path)
+    _as_before_0007(staff_hub)
+    hub = build_staff_hub(database_url, tmp_path / "upgraded")  # the hub started again after the upgrade
+    try:
+        found = _search(hub, PEOPLE[0])
+        with hub.database.read() as conn:
+            packed = conn.execute(select(func.count()).select_from(search_tokens)).scalar_one()
+            keyed = conn.execute(select(func.count(func.distinct(search_keys.c.record_pk)))).scalar_one()
+            fingerprint = conn.execute(select(search_cursor.c.blocking)).scalar_one()
+        signature = hub.search.index.signature
+    finally:
+        hub.close()
+    assert [p["partners_count"] for p in found["persons"]] == [2]
+    assert packed == keyed == 5
+    assert fingerprint == signature
+
+
+def test_init_db_files_every_record_again_after_an_upgrade(staff_hub: Hub, database_url: str, tmp_path: Path) -> None:
+    _filed(staff_hub, tmp_path)
+    _as_before_0007(staff_hub)
+    env = {"AIM_DATABASE_URL": database_url, "AIM_AUDIT_KEY_PATH": str(tmp_path / "audit.key")}
+    result = CliRunner().invoke(main, ["hub", "init-db"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "search read model up to date (5 records filed)" in result.output
+    with staff_hub.database.read() as conn:
+        assert conn.execute(select(func.count()).select_from(search_tokens)).scalar_one() == 5
+    again = CliRunner().invoke(main, ["hub", "init-db"], env=env)
+    assert "search read model up to date (0 records filed)" in again.output
+
+
+def test_the_migrated_search_tables_match_the_declarations(staff_hub: Hub) -> None:
+    with staff_hub.database.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = [d for d in compare_metadata(context, metadata) if SEARCH_TABLES & set(map(str, _names(d)))]
+    assert diffs == []
+
+
+def test_0007_goes_down_and_up(staff_hub: Hub) -> None:
+    engine = staff_hub.database.engine
+    command.downgrade(migrate.alembic_config(engine), "0006")
+    assert "search_tokens" not in inspect(engine).get_table_names()
+    migrate.upgrade(engine)
+    assert "search_tokens" in inspect(engine).get_table_names()
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
+
+
+def _names(diff: object) -> list[object]:
+    """Every table name a compare_metadata diff mentions."""
+    out: list[object] = []
+    for item in diff if isinstance(diff, list) else [diff]:
+        for part in item if isinstance(item, tuple) else (item,):
+            table = getattr(part, "table", None)
+            out += [getattr(part, "name", None), getattr(table, "name", None)]
+            if isinstance(part, str):
+                out.append(part)
+    return out
