@@ -92,7 +92,10 @@ def bootstrap(
     watchlist = WatchlistService(database=database, clock=clock, zone=settings.zone)
     rules.after_run.append(watchlist.notify)
 
-    identity = IdentityService(database=database, clock=clock, model_path=settings.linkage_model)
+    # Identity resolution finds candidates through the search read model's blocking keys (built on first use).
+    identity = IdentityService(
+        database=database, clock=clock, model_path=settings.linkage_model, index=lambda: search.index
+    )
 
     def committed(event: FeedCommitted) -> None:
         # Identity resolution first: the rules read the links it writes. The feed is committed whatever happens
@@ -121,6 +124,7 @@ def bootstrap(
     if decider is None:
         why = "no access policy is loaded: set AIM_POLICY_PATH to the DPO's policy file"
         decider = PolicyEngine(policy) if policy is not None else NoPolicyDecider(why)
+    search = SearchService(database=database, clock=clock, decider=decider, model_path=settings.linkage_model)
     break_glass = BreakGlassStore(database=database, clock=clock)
     access = AccessControl(
         users=UserRegistry(database=database, clock=clock, token_lifetime=timedelta(hours=settings.staff_token_hours)),
@@ -164,7 +168,7 @@ def bootstrap(
         sign_in=sign_in,
         audit_log=AuditLog(database=database, clock=clock, signer=audit_signer),
         identity=identity,
-        search=SearchService(database=database, clock=clock, decider=decider, model_path=settings.linkage_model),
+        search=search,
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,16 +103,35 @@ def anchors(rules: Sequence[BlockingRule]) -> list[tuple[str, str]] | None:
     return sorted(out)
 
 
+class BlockingIndex(Protocol):
+    """A read model of every record's blocking keys (the hub's is the search read model, ``aim.search.index``)."""
+
+    rules: tuple[BlockingRule, ...]
+
+    def file_in(self, conn: Connection) -> object | None:
+        """Bring the keys up to date inside ``conn``'s write transaction; ``None`` if that cannot be done now."""
+
+    def filed_under(self, conn: Connection, batch: RecordBatch) -> set[int]:
+        """Every record filed under a key that a record of ``batch`` looks up."""
+
+
 class IdentityResolver:
     """Links the hub's records into persons; see the module docstring."""
 
     def __init__(
-        self, *, database: Database, clock: Clock, model: LinkageModel, lookup_limit: int = LOOKUP_LIMIT
+        self,
+        *,
+        database: Database,
+        clock: Clock,
+        model: LinkageModel,
+        lookup_limit: int = LOOKUP_LIMIT,
+        index: BlockingIndex | None = None,
     ) -> None:
         self._db = database
         self._clock = clock
         self.model = model
         self.lookup_limit = lookup_limit
+        self.index = index
 
     def run(self) -> LinkRun:
         """Process every change after the cursor; a run with nothing to do changes nothing.
@@ -186,13 +206,19 @@ class IdentityResolver:
     def _candidates(self, conn: Connection, new: store.Loaded) -> tuple[store.Loaded, dict[int, int]]:
         """The known (linked) records that may pair with ``new``, and their persons.
 
-        A few new records look theirs up by token. Past ``lookup_limit`` new records every linked record is read
-        instead: an anchor such as a first name is shared by a share of the whole hub, so the lookups would read
-        about (new records) x (hub records per name), which overtakes one pass over the hub at a few thousand new
-        records and grows with the square of the hub. Both give the same candidate pairs: a record in a block with
-        a new record shares the block's anchor token with it.
+        With the hub's blocking-key index (brought up to date first, in this transaction): exactly the records that
+        share a blocking key with a new record, a few for each however large the hub. Without it, a few new records
+        look theirs up by token; past ``lookup_limit`` new records every linked record is read instead: an anchor
+        such as a first name is shared by a share of the whole hub, so the lookups would read about (new records) x
+        (hub records per name), which overtakes one pass over the hub at a few thousand new records and grows with
+        the square of the hub. All three give the same candidate pairs: a record in a block with a new record is
+        filed under the block's key, and shares the block's anchor token with it.
         """
         rules = (*self.model.blocking, *DETERMINISTIC_RULES)
+        if self.index is not None and tuple(self.index.rules) == rules and self.index.file_in(conn) is not None:
+            pool = self.index.filed_under(conn, new.batch) - set(new.pks.tolist())
+            person_of = store.persons_of(conn, pool)
+            return store.load_records(conn, person_of), person_of
         looked_up = anchors(rules)
         if looked_up is None or len(new.pks) > self.lookup_limit:
             linked, person_of_linked = store.load_linked(conn)

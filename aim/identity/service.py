@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -16,7 +17,7 @@ from aim.errors import InputError
 from aim.identity import store
 from aim.identity.errors import IdentityBusyError
 from aim.identity.model_file import load_model, write_model
-from aim.identity.resolver import IdentityResolver, LinkRun
+from aim.identity.resolver import BlockingIndex, IdentityResolver, LinkRun
 from aim.identity.review import ReviewService
 from aim.identity.thresholds import with_thresholds
 from aim.ingest.service import FeedCommitted
@@ -38,11 +39,20 @@ class Trained:
 class IdentityService:
     """Identity resolution on one hub."""
 
-    def __init__(self, *, database: Database, clock: Clock, model_path: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        clock: Clock,
+        model_path: str = "",
+        index: Callable[[], BlockingIndex] | None = None,
+    ) -> None:
+        """``index``: the hub's blocking-key read model (built when first asked for), to find candidates by key."""
         self._db = database
         self._clock = clock
         self.model_path = model_path
         self._model: LinkageModel | None = None
+        self._index = index
 
     @property
     def model(self) -> LinkageModel:
@@ -58,7 +68,8 @@ class IdentityService:
 
     def link(self) -> LinkRun:
         """Link every record changed since the last run; see :mod:`aim.identity.resolver`."""
-        return IdentityResolver(database=self._db, clock=self._clock, model=self.model).run()
+        index = self._index() if self._index is not None else None
+        return IdentityResolver(database=self._db, clock=self._clock, model=self.model, index=index).run()
 
     def after_commit(self, event: FeedCommitted) -> LinkRun | None:
         """The ingest hook: link what the feed changed. A run already under way will be followed by the next

@@ -5,28 +5,49 @@ The step reads ``record_changes`` after its cursor (as identity resolution does)
 deleted, corrected and purged records have already lost their keys with the rest of their derived data. A change
 of the model's blocking rules (a retrained model) files every record again. It runs before a search when the
 read model is behind, and can be run on its own (:meth:`SearchIndex.refresh`).
+
+Identity resolution uses the same keys to find a new record's candidates (:meth:`SearchIndex.filed_under`): it
+brings the read model up to date inside its own transaction (:meth:`SearchIndex.file_in`), then reads exactly the
+records that share a blocking key with the new ones, however common their first name or surname.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from aim.clock import Clock
 from aim.identity import store
-from aim.search.keys import record_keys, signature
+from aim.search.keys import lookup_keys, record_keys, signature
 from aim.storage import bulk
 from aim.storage.database import Database
 from aim.storage.search_tables import search_cursor, search_keys, search_tokens
 from aim.storage.tables import record_changes, records
+from linkage.batch import RecordBatch
 from linkage.blocking import BlockingRule
 from linkage.stored import pack_tokens
 
 CURSOR = "search"
 LOCK = "aim-search-index"
 _BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What bringing the read model up to date did: records filed, and the last change it covers."""
+
+    records: int
+    latest: int
+
+
+@functools.cache
+def _filed_under(postgres: bool) -> Select[Any]:
+    return select(search_keys.c.record_pk).distinct().where(bulk.among_param(postgres, search_keys.c.key, "keys"))
 
 
 class SearchIndex:
@@ -38,6 +59,11 @@ class SearchIndex:
         self.rules = tuple(rules)
         self.signature = signature(self.rules)
         self._seen = -1
+
+    @property
+    def current_to(self) -> int:
+        """The last record change the read model was seen to cover (-1 before the first look)."""
+        return self._seen
 
     def behind(self) -> bool:
         """Whether records have changed since the read model was last brought up to date (one cheap query)."""
@@ -59,26 +85,45 @@ class SearchIndex:
         with the read model as it is.
         """
         with self._db.write() as conn:
-            if not self._db.try_lock(conn, LOCK):
+            filed = self.file_in(conn)
+            if filed is None:
                 return 0
-            row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
-            latest = int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
-            # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
-            if row is None or row.blocking != self.signature:
-                conn.execute(delete(search_keys))
-                conn.execute(delete(search_tokens))
-                pks = list(conn.execute(select(records.c.pk).order_by(records.c.pk)).scalars())
-            else:
-                changed = select(record_changes.c.record_pk).where(
-                    record_changes.c.seq > row.last_seq, record_changes.c.seq <= latest
-                )
-                wanted = set(conn.execute(changed).scalars()) - {None}
-                pks = sorted(set(conn.execute(select(records.c.pk).where(records.c.pk.in_(wanted))).scalars()))
-            for start in range(0, len(pks), _BATCH):
-                self._file(conn, pks[start : start + _BATCH])
-            self._set_cursor(conn, row is None, latest)
-        self._seen = latest
-        return len(pks)
+        self._seen = filed.latest
+        return filed.records
+
+    def file_in(self, conn: Connection) -> Filed | None:
+        """:meth:`refresh` inside the caller's write transaction (committed or rolled back with it); ``None`` if
+        another process is refreshing (PostgreSQL), when the read model may be behind."""
+        if not self._db.try_lock(conn, LOCK):
+            return None
+        row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
+        latest = int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
+        # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
+        if row is None or row.blocking != self.signature:
+            conn.execute(delete(search_keys))
+            conn.execute(delete(search_tokens))
+            pks = list(conn.execute(select(records.c.pk).order_by(records.c.pk)).scalars())
+        elif row.last_seq >= latest:
+            return Filed(0, latest)
+        else:
+            changed = select(record_changes.c.record_pk).where(
+                record_changes.c.seq > row.last_seq, record_changes.c.seq <= latest
+            )
+            pks = sorted(store.existing(conn, set(conn.execute(changed).scalars()) - {None}))
+        for start in range(0, len(pks), _BATCH):
+            self._file(conn, pks[start : start + _BATCH])
+        self._set_cursor(conn, row is None, latest)
+        return Filed(len(pks), latest)
+
+    def filed_under(self, conn: Connection, batch: RecordBatch) -> set[int]:
+        """The records filed under a key that a record of ``batch`` looks up: every record a blocking rule pairs
+        one of them with (a hash collision adds a record the rules then leave out). Current once :meth:`file_in`
+        has run in the same transaction."""
+        keys = lookup_keys(batch, self.rules)
+        found: set[int] = set()
+        for chunk in bulk.chunks(conn, keys):
+            found.update(conn.execute(_filed_under(bulk.is_postgres(conn)), {"keys": list(chunk)}).scalars())
+        return found
 
     def _file(self, conn: Connection, pks: Sequence[int]) -> None:
         for chunk in store.chunks(pks):

@@ -123,10 +123,14 @@ def record_keys(batch: RecordBatch, rules: Sequence[BlockingRule]) -> tuple[NDAr
 
 def query_keys(query: RecordBatch, rules: Sequence[BlockingRule]) -> list[int]:
     """The keys to look up for a one-record ``query``: where the records its rules pair it with are filed."""
+    return lookup_keys(query, rules)
+
+
+def lookup_keys(batch: RecordBatch, rules: Sequence[BlockingRule]) -> list[int]:
+    """The keys to look up for every record of ``batch``, without repeats: where the records its rules pair any of
+    them with are filed."""
     found: dict[int, None] = {}
     for lookup in lookups(rules):
-        keys, valid = _keys(query, lookup.filing, lookup.query_fields)
-        if valid[0]:
-            for key in keys[0].view(np.int64):
-                found[int(key)] = None
+        keys, valid = _keys(batch, lookup.filing, lookup.query_fields)
+        found.update(dict.fromkeys(keys[valid].reshape(-1).view(np.int64).tolist()))
     return list(found)

@@ -58,6 +58,7 @@ class SearchService:
         self._model: LinkageModel | None = None
         self._index: SearchIndex | None = None
         self._counts = matching.TermCounts()
+        self._counted_to = -1
 
     @property
     def model(self) -> LinkageModel:
@@ -87,6 +88,9 @@ class SearchService:
         check_query(query)
         if self.index.behind():
             self.refresh()
+        if self._counted_to != self.index.current_to:  # records changed, filed here or by identity resolution
+            self._counts.invalidate()
+            self._counted_to = self.index.current_to
         limit = max(1, min(limit, MAX_RESULTS))
         with self._db.read() as conn:
             found = matching.find_matches(

@@ -1,10 +1,12 @@
 """A feed too large to look its candidates up by token has every linked record read instead (one pass over the
-records and their tokens): the same candidate pairs as the lookups by token. Records read in bulk (all, or by key)
-have the encodings the library builds from the stored bytes."""
+records and their tokens): the same candidate pairs as the lookups by token. With the hub's blocking-key index (the
+search read model), candidates are the records filed under the new records' keys: the same pairs again, from far
+fewer records. Records read in bulk (all, or by key) have the encodings the library builds from the stored bytes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, time
 from pathlib import Path
 
@@ -102,24 +104,53 @@ def test_reading_records_in_bulk_gives_the_encodings_the_library_builds_from_the
     assert _rows(some) == {pk: row for pk, row in _rows(reference).items() if pk in set(pks[::7])}
 
 
+def _candidate_pairs(hub: Hub, resolver: IdentityResolver) -> set[tuple[int, int]]:
+    """The (new record, known record) pairs the blocking rules make from the resolver's candidates."""
+    rules = (*resolver.model.blocking, *DETERMINISTIC_RULES)
+    with hub.database.write() as conn:  # the index files what changed in the resolver's transaction
+        unlinked = select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))
+        new = store.load_records(conn, conn.execute(unlinked).scalars().all())
+        known, _ = resolver._candidates(conn, new)
+    combined = RecordBatch.concat([new.batch, known.batch])
+    pks = np.concatenate([new.pks, known.pks])
+    found = block(rules, new.batch, combined, max_block_pairs=resolver.model.max_block_pairs)
+    return {(int(new.pks[i]), int(pks[j])) for i, j in zip(found.i, found.j, strict=True) if j >= len(new.pks)}
+
+
 def test_a_large_feed_finds_the_same_candidate_pairs_by_reading_everything_as_by_token(hub: Hub) -> None:
     model = IdentityService(database=hub.database, clock=hub.clock).model
-    rules = (*model.blocking, *DETERMINISTIC_RULES)
 
-    def candidate_pairs(lookup_limit: int) -> set[tuple[int, int]]:
-        resolver = IdentityResolver(database=hub.database, clock=hub.clock, model=model, lookup_limit=lookup_limit)
-        with hub.database.read() as conn:
-            unlinked = select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))
-            new = store.load_records(conn, conn.execute(unlinked).scalars().all())
-            known, _ = resolver._candidates(conn, new)
-        combined = RecordBatch.concat([new.batch, known.batch])
-        pks = np.concatenate([new.pks, known.pks])
-        found = block(rules, new.batch, combined, max_block_pairs=model.max_block_pairs)
-        return {(int(new.pks[i]), int(pks[j])) for i, j in zip(found.i, found.j, strict=True) if j >= len(new.pks)}
+    def resolver(lookup_limit: int) -> IdentityResolver:
+        return IdentityResolver(database=hub.database, clock=hub.clock, model=model, lookup_limit=lookup_limit)
 
-    by_token, by_reading = candidate_pairs(lookup_limit=1_000_000), candidate_pairs(lookup_limit=0)
+    by_token, by_reading = _candidate_pairs(hub, resolver(1_000_000)), _candidate_pairs(hub, resolver(0))
     assert len(by_token) > 20
     assert by_reading == by_token
+
+
+def test_candidates_found_by_blocking_key_make_the_same_pairs_from_far_fewer_records(hub: Hub) -> None:
+    model = IdentityService(database=hub.database, clock=hub.clock).model
+    by_token = IdentityResolver(database=hub.database, clock=hub.clock, model=model, lookup_limit=1_000_000)
+    by_key = IdentityResolver(database=hub.database, clock=hub.clock, model=model, index=hub.search.index)
+    assert _candidate_pairs(hub, by_key) == _candidate_pairs(hub, by_token)
+    with hub.database.write() as conn:
+        unlinked = select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))
+        new = store.load_records(conn, conn.execute(unlinked).scalars().all())
+        keyed, _ = by_key._candidates(conn, new)
+        tokened, _ = by_token._candidates(conn, new)
+    assert set(keyed.pks.tolist()) < set(tokened.pks.tolist())
+    assert len(keyed.pks) < len(tokened.pks) / 2
+
+
+def test_a_resolver_with_another_model_than_the_index_looks_up_by_token(hub: Hub) -> None:
+    model = IdentityService(database=hub.database, clock=hub.clock).model
+    other = replace(model, blocking=model.blocking[:-1])
+    resolver = IdentityResolver(database=hub.database, clock=hub.clock, model=other, index=hub.search.index)
+    reference = IdentityResolver(database=hub.database, clock=hub.clock, model=other, lookup_limit=1_000_000)
+    with hub.database.write() as conn:
+        unlinked = select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))
+        new = store.load_records(conn, conn.execute(unlinked).scalars().all())
+        assert resolver._candidates(conn, new)[0].pks.tolist() == reference._candidates(conn, new)[0].pks.tolist()
 
 
 def test_linking_a_large_feed_by_reading_everything_links_every_record(hub: Hub) -> None:
