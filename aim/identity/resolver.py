@@ -7,8 +7,10 @@ One run, in one write transaction (so a crash changes nothing and a re-run carri
    links of changed and deleted records; the open history row says where each was);
 2. a person that lost a record is checked again: if what remains no longer holds together (a chain through the
    removed record), it is split, the largest part keeping the id;
-3. the changed and new records are blocked against all known records: the ``(field, token)`` index finds every
-   record sharing a token on a blocking rule's field, then the model's rules decide the candidate pairs;
+3. the changed and new records are blocked against all known records: the hub's blocking-key index (the search
+   read model, brought up to date in the same transaction) finds every record sharing a blocking key with them
+   (without it, the ``(field, token)`` index finds every record sharing a token on a rule's field), then the
+   model's rules decide the candidate pairs;
 4. pairs are scored and judged (:mod:`aim.identity.pairs`); link edges, the edges holding existing persons
    together and the chaining guard give the new grouping (:mod:`aim.identity.graph`);
 5. each group becomes one person: a group touching one person joins it; touching several merges them, the oldest
@@ -19,7 +21,7 @@ One run, in one write transaction (so a crash changes nothing and a re-run carri
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -113,6 +115,9 @@ class BlockingIndex(Protocol):
 
     def filed_under(self, conn: Connection, batch: RecordBatch) -> set[int]:
         """Every record filed under a key that a record of ``batch`` looks up."""
+
+    def load(self, conn: Connection, record_pks: Iterable[int]) -> store.Loaded:
+        """The filed records ``record_pks``, as :func:`aim.identity.store.load_records` reads them."""
 
 
 class IdentityResolver:
@@ -218,7 +223,7 @@ class IdentityResolver:
         if self.index is not None and tuple(self.index.rules) == rules and self.index.file_in(conn) is not None:
             pool = self.index.filed_under(conn, new.batch) - set(new.pks.tolist())
             person_of = store.persons_of(conn, pool)
-            return store.load_records(conn, person_of), person_of
+            return self.index.load(conn, person_of), person_of
         looked_up = anchors(rules)
         if looked_up is None or len(new.pks) > self.lookup_limit:
             linked, person_of_linked = store.load_linked(conn)

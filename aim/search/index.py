@@ -14,10 +14,11 @@ records that share a blocking key with the new ones, however common their first 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.engine import Connection
 
@@ -30,7 +31,7 @@ from aim.storage.search_tables import search_cursor, search_keys, search_tokens
 from aim.storage.tables import record_changes, records
 from linkage.batch import RecordBatch
 from linkage.blocking import BlockingRule
-from linkage.stored import pack_tokens
+from linkage.stored import batch_from_packed, pack_tokens
 
 CURSOR = "search"
 LOCK = "aim-search-index"
@@ -48,6 +49,15 @@ class Filed:
 @functools.cache
 def _filed_under(postgres: bool) -> Select[Any]:
     return select(search_keys.c.record_pk).distinct().where(bulk.among_param(postgres, search_keys.c.key, "keys"))
+
+
+@functools.cache
+def _filed_records(postgres: bool) -> Select[Any]:
+    return (
+        select(records.c.pk, search_tokens.c.tokens, *(records.c[name] for name in store.BLOOM_FIELDS))
+        .join(search_tokens, search_tokens.c.record_pk == records.c.pk)
+        .where(bulk.among_param(postgres, records.c.pk, "pks"))
+    )
 
 
 class SearchIndex:
@@ -124,6 +134,18 @@ class SearchIndex:
         for chunk in bulk.chunks(conn, keys):
             found.update(conn.execute(_filed_under(bulk.is_postgres(conn)), {"keys": list(chunk)}).scalars())
         return found
+
+    def load(self, conn: Connection, record_pks: Iterable[int]) -> store.Loaded:
+        """The encodings of ``record_pks`` (those that still exist), ordered by pk, read one row per record: as
+        :func:`aim.identity.store.load_records` reads them, once :meth:`file_in` has run in the same transaction."""
+        statement = _filed_records(bulk.is_postgres(conn))
+        rows: list[Any] = []
+        for chunk in bulk.chunks(conn, sorted(set(record_pks))):
+            rows.extend(conn.execute(statement, {"pks": list(chunk)}))
+        rows.sort(key=lambda r: r[0])
+        blooms = {name: [r[2 + i] for r in rows] for i, name in enumerate(store.BLOOM_FIELDS)}
+        batch = batch_from_packed(blooms, [r.tokens for r in rows])
+        return store.Loaded(np.array([r.pk for r in rows], dtype=np.int64), batch)
 
     def _file(self, conn: Connection, pks: Sequence[int]) -> None:
         for chunk in store.chunks(pks):

@@ -138,8 +138,10 @@ def test_candidates_found_by_blocking_key_make_the_same_pairs_from_far_fewer_rec
         new = store.load_records(conn, conn.execute(unlinked).scalars().all())
         keyed, _ = by_key._candidates(conn, new)
         tokened, _ = by_token._candidates(conn, new)
+        read_by_key = store.load_records(conn, keyed.pks.tolist())
     assert set(keyed.pks.tolist()) < set(tokened.pks.tolist())
     assert len(keyed.pks) < len(tokened.pks) / 2
+    assert _rows(keyed) == _rows(read_by_key)  # packed in the read model, as read from record_tokens
 
 
 def test_a_resolver_with_another_model_than_the_index_looks_up_by_token(hub: Hub) -> None:
