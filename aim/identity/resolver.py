@@ -45,6 +45,10 @@ LOCK = "identity-resolution"
 STRONG_EDGE = 1e6
 # New records up to which candidates are looked up by token; more, and every linked record is read (_candidates).
 LOOKUP_LIMIT = 2_000
+# Candidates come by blocking key once the hub holds this many linked records for each new one. Filing the new
+# records first costs about as much as linking them into a small hub; past this, lookups by token (which grow with
+# the hub) cost far more. Below it the read model is left for the next search to bring up to date.
+KEYED_FROM = 10
 Frequencies = Mapping[str, TermFrequencies]
 DETERMINISTIC_RULES = (
     BlockingRule("same_local_id", on=("tk_local",)),
@@ -131,12 +135,14 @@ class IdentityResolver:
         model: LinkageModel,
         lookup_limit: int = LOOKUP_LIMIT,
         index: BlockingIndex | None = None,
+        keyed_from: int = KEYED_FROM,
     ) -> None:
         self._db = database
         self._clock = clock
         self.model = model
         self.lookup_limit = lookup_limit
         self.index = index
+        self.keyed_from = keyed_from
 
     def run(self) -> LinkRun:
         """Process every change after the cursor; a run with nothing to do changes nothing.
@@ -211,8 +217,9 @@ class IdentityResolver:
     def _candidates(self, conn: Connection, new: store.Loaded) -> tuple[store.Loaded, dict[int, int]]:
         """The known (linked) records that may pair with ``new``, and their persons.
 
-        With the hub's blocking-key index (brought up to date first, in this transaction): exactly the records that
-        share a blocking key with a new record, a few for each however large the hub. Without it, a few new records
+        With the hub's blocking-key index (brought up to date first, in this transaction), once the hub holds
+        ``keyed_from`` linked records for each new one: exactly the records that share a blocking key with a new
+        record, a few for each however large the hub. Otherwise a few new records
         look theirs up by token; past ``lookup_limit`` new records every linked record is read instead: an anchor
         such as a first name is shared by a share of the whole hub, so the lookups would read about (new records) x
         (hub records per name), which overtakes one pass over the hub at a few thousand new records and grows with
@@ -220,7 +227,12 @@ class IdentityResolver:
         filed under the block's key, and shares the block's anchor token with it.
         """
         rules = (*self.model.blocking, *DETERMINISTIC_RULES)
-        if self.index is not None and tuple(self.index.rules) == rules and self.index.file_in(conn) is not None:
+        if (
+            self.index is not None
+            and tuple(self.index.rules) == rules
+            and store.linked_count(conn) >= self.keyed_from * len(new.pks)
+            and self.index.file_in(conn) is not None
+        ):
             pool = self.index.filed_under(conn, new.batch) - set(new.pks.tolist())
             person_of = store.persons_of(conn, pool)
             return self.index.load(conn, person_of), person_of

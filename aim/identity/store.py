@@ -201,6 +201,11 @@ def existing(conn: Connection, record_pks: Iterable[int]) -> set[int]:
     return found
 
 
+def linked_count(conn: Connection) -> int:
+    """How many records are linked to a person."""
+    return int(conn.execute(select(func.count()).select_from(links)).scalar_one())
+
+
 def persons_of(conn: Connection, record_pks: Iterable[int]) -> dict[int, int]:
     """The current person of each linked record among ``record_pks``."""
     found: dict[int, int] = {}

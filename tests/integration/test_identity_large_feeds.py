@@ -131,7 +131,7 @@ def test_a_large_feed_finds_the_same_candidate_pairs_by_reading_everything_as_by
 def test_candidates_found_by_blocking_key_make_the_same_pairs_from_far_fewer_records(hub: Hub) -> None:
     model = IdentityService(database=hub.database, clock=hub.clock).model
     by_token = IdentityResolver(database=hub.database, clock=hub.clock, model=model, lookup_limit=1_000_000)
-    by_key = IdentityResolver(database=hub.database, clock=hub.clock, model=model, index=hub.search.index)
+    by_key = IdentityResolver(database=hub.database, clock=hub.clock, model=model, index=hub.search.index, keyed_from=1)
     assert _candidate_pairs(hub, by_key) == _candidate_pairs(hub, by_token)
     with hub.database.write() as conn:
         unlinked = select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))
@@ -147,12 +147,25 @@ def test_candidates_found_by_blocking_key_make_the_same_pairs_from_far_fewer_rec
 def test_a_resolver_with_another_model_than_the_index_looks_up_by_token(hub: Hub) -> None:
     model = IdentityService(database=hub.database, clock=hub.clock).model
     other = replace(model, blocking=model.blocking[:-1])
-    resolver = IdentityResolver(database=hub.database, clock=hub.clock, model=other, index=hub.search.index)
+    resolver = IdentityResolver(
+        database=hub.database, clock=hub.clock, model=other, index=hub.search.index, keyed_from=1
+    )
     reference = IdentityResolver(database=hub.database, clock=hub.clock, model=other, lookup_limit=1_000_000)
     with hub.database.write() as conn:
         unlinked = select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))
         new = store.load_records(conn, conn.execute(unlinked).scalars().all())
         assert resolver._candidates(conn, new)[0].pks.tolist() == reference._candidates(conn, new)[0].pks.tolist()
+
+
+def test_a_feed_large_for_its_hub_is_left_for_the_search_to_file(hub: Hub) -> None:
+    model = IdentityService(database=hub.database, clock=hub.clock).model
+    resolver = IdentityResolver(database=hub.database, clock=hub.clock, model=model, index=hub.search.index)
+    with hub.database.read() as conn:
+        linked = store.linked_count(conn)
+        new = len(conn.execute(select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))).all())
+    assert linked < resolver.keyed_from * new  # a tenth of the hub's records or more are new
+    resolver.run()
+    assert hub.search.index.behind()  # not filed by the run: the next search files them
 
 
 def test_linking_a_large_feed_by_reading_everything_links_every_record(hub: Hub) -> None:
