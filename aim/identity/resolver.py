@@ -219,12 +219,12 @@ class IdentityResolver:
 
         With the hub's blocking-key index (brought up to date first, in this transaction), once the hub holds
         ``keyed_from`` linked records for each new one: exactly the records that share a blocking key with a new
-        record, a few for each however large the hub. Otherwise a few new records
-        look theirs up by token; past ``lookup_limit`` new records every linked record is read instead: an anchor
-        such as a first name is shared by a share of the whole hub, so the lookups would read about (new records) x
-        (hub records per name), which overtakes one pass over the hub at a few thousand new records and grows with
-        the square of the hub. All three give the same candidate pairs: a record in a block with a new record is
-        filed under the block's key, and shares the block's anchor token with it.
+        record, a few for each however large the hub. Otherwise a few new records look theirs up by token; past
+        ``lookup_limit`` new records every linked record is read instead: an anchor such as a first name is shared
+        by a share of the whole hub, so the lookups would read about (new records) x (hub records per name), which
+        overtakes one pass over the hub at a few thousand new records and grows with the square of the hub. All
+        three give the same candidate pairs: a record in a block with a new record is filed under the block's key,
+        and shares the block's anchor token with it.
         """
         rules = (*self.model.blocking, *DETERMINISTIC_RULES)
         if (

@@ -143,7 +143,7 @@ class SearchIndex:
         for chunk in bulk.chunks(conn, sorted(set(record_pks))):
             rows.extend(conn.execute(statement, {"pks": list(chunk)}))
         rows.sort(key=lambda r: r[0])
-        blooms = {name: [r[2 + i] for r in rows] for i, name in enumerate(store.BLOOM_FIELDS)}
+        blooms = {name: [getattr(r, name) for r in rows] for name in store.BLOOM_FIELDS}
         batch = batch_from_packed(blooms, [r.tokens for r in rows])
         return store.Loaded(np.array([r.pk for r in rows], dtype=np.int64), batch)
 

@@ -79,7 +79,7 @@ def pool(conn: Connection, pks: set[int], key_id: str) -> Pool:
     for chunk in bulk.chunks(conn, sorted(pks)):
         rows.extend(conn.execute(statement, {"pks": list(chunk), "key_id": key_id}))
     rows.sort(key=lambda r: r[0])
-    blooms = {name: [r[3 + i] for r in rows] for i, name in enumerate(BLOOM_FIELDS)}
+    blooms = {name: [getattr(r, name) for r in rows] for name in BLOOM_FIELDS}
     batch = batch_from_packed(blooms, [r.tokens for r in rows])
     ids = np.array([(r.pk, r.person_pk) for r in rows], dtype=np.int64).reshape(len(rows), 2)
     return Pool(ids[:, 0].copy(), ids[:, 1].copy(), batch)
