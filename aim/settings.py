@@ -44,6 +44,7 @@ class Settings:
     max_json_body_bytes: int = 64 * 1024  # every endpoint but the feed's batches (docs/reliability.md)
     rate_limit: str = "1200/minute"  # requests per caller, any endpoint; empty: no limit
     search_rate_limit: str = "30/minute"  # searches per staff user; empty: no limit
+    request_threads: int = 8  # requests worked on at once by the hub's threads (the rest wait their turn)
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -106,8 +107,7 @@ def _problems(s: Settings) -> list[str]:
         problems.append("AIM_SQLITE_BUSY_TIMEOUT_MS must be 0 or more")
     if not 1024 <= s.max_body_bytes <= 256 * MIB:
         problems.append("AIM_MAX_BODY_BYTES must be between 1024 and 268435456")
-    if not 0 < s.hub_port < 65536:
-        problems.append("AIM_HUB_PORT must be a TCP port, 1-65535")
+    problems.extend(_serving_problems(s))
     if not 256 <= s.max_json_body_bytes <= s.max_body_bytes:
         problems.append("AIM_MAX_JSON_BODY_BYTES must be between 256 and AIM_MAX_BODY_BYTES")
     for name, value in (("AIM_RATE_LIMIT", s.rate_limit), ("AIM_SEARCH_RATE_LIMIT", s.search_rate_limit)):
@@ -122,6 +122,15 @@ def _problems(s: Settings) -> list[str]:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append("AIM_TIMEZONE must be an IANA time zone such as Europe/London")
+    return problems
+
+
+def _serving_problems(s: Settings) -> list[str]:
+    problems = []
+    if not 0 < s.hub_port < 65536:
+        problems.append("AIM_HUB_PORT must be a TCP port, 1-65535")
+    if not 1 <= s.request_threads <= 200:
+        problems.append("AIM_REQUEST_THREADS must be between 1 and 200")
     return problems
 
 

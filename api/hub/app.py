@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -24,6 +25,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Routes and dependencies are synchronous: each request is worked on by one of these threads at a time.
+        to_thread.current_default_thread_limiter().total_tokens = hub.settings.request_threads
         yield
         hub.close()
 

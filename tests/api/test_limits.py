@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 
+import anyio
 import pytest
+from anyio import to_thread
 
 from aim.audit.signing import create_signing_key
 from aim.bootstrap import Hub, bootstrap
@@ -24,7 +26,7 @@ from tests.asgi import TestClient
 from tests.identity_factories import KEYS
 
 RELIABILITY = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
-LIMIT_SETTINGS = ["max_json_body_bytes", "rate_limit", "search_rate_limit"]
+LIMIT_SETTINGS = ["max_json_body_bytes", "rate_limit", "search_rate_limit", "request_threads"]
 
 
 def _hub(database_url: str, tmp_path: Path, **limits: object) -> Hub:
@@ -133,6 +135,7 @@ def test_a_search_flood_is_throttled_and_reported_once_to_the_dpo(limited: tuple
         pytest.param("search_rate_limit", "0/minute", id="zero rate (use empty to switch off)"),
         pytest.param("search_rate_limit", "5/fortnight", id="unknown period"),
         pytest.param("max_json_body_bytes", 10, id="JSON limit too small"),
+        pytest.param("request_threads", 0, id="no thread to answer with"),
     ],
 )
 def test_invalid_limit_settings_are_refused_naming_the_variable(setting: str, value: object) -> None:
@@ -143,6 +146,17 @@ def test_invalid_limit_settings_are_refused_naming_the_variable(setting: str, va
 def test_empty_rates_switch_the_rate_limits_off() -> None:
     settings = Settings.from_dict({"rate_limit": "", "search_rate_limit": ""})
     assert (settings.rate_limit, settings.search_rate_limit) == ("", "")
+
+
+def test_the_hub_works_on_as_many_requests_at_once_as_its_threads(database_url: str, tmp_path: Path) -> None:
+    app = create_app(hub=_hub(database_url, tmp_path, request_threads=3))
+
+    async def threads_while_serving() -> float:
+        async with app.router.lifespan_context(app):
+            return to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(threads_while_serving) == 3
+    assert Settings().request_threads == 8
 
 
 @pytest.mark.parametrize("name", LIMIT_SETTINGS)
