@@ -83,10 +83,15 @@ def bootstrap(
     """
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    # A connection for each request thread, and a few for the scheduler's jobs and the command line's own work.
+    engine = make_engine(
+        settings.database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        connections=settings.request_threads + 4,
+    )
     if migrate_schema:
         migrate.upgrade(engine)
-    database = Database(engine)
+    database = Database(engine, write_wait_s=settings.sqlite_busy_timeout_ms / 1000)
     rules_dir = rules_directory(settings.rules_dir)
     rules = RulesService(database=database, clock=clock, zone=settings.zone, rules_dir=rules_dir)
     watchlist = WatchlistService(database=database, clock=clock, zone=settings.zone)

@@ -37,6 +37,7 @@ def link(ctx: click.Context) -> None:
         f"changes {run.changes}; records linked {run.records_linked} ({methods}); unlinked {run.records_unlinked}; "
         f"new persons {run.new_persons}; merges {run.merges}; splits {run.splits}; "
         f"queued for review {run.reviews_queued}; cursor {run.cursor}"
+        + (f" (committed in {run.parts} parts)" if run.parts > 1 else "")
     )
 
 

@@ -1,7 +1,8 @@
 """Incremental identity resolution: read the record changes after the cursor, link each new or changed record
 against every record already known, and keep person ids persistent.
 
-One run, in one write transaction (so a crash changes nothing and a re-run carries on from the same cursor):
+One run, in one write transaction (so a crash changes nothing and a re-run carries on from the same cursor); on a
+large hub, in parts of a few hundred changes, each its own transaction with its own cursor (see ``run``):
 
 1. the changes after the cursor; each touched record is detached from its person (ingest already removed the
    links of changed and deleted records; the open history row says where each was);
@@ -27,6 +28,7 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from aim.clock import Clock
@@ -35,6 +37,7 @@ from aim.identity.errors import IdentityBusyError
 from aim.identity.graph import Scorer, regroup, steward_decisions
 from aim.storage.database import Database
 from aim.storage.records import changes_after
+from aim.storage.tables import record_changes
 from linkage.batch import RecordBatch
 from linkage.blocking import BlockingRule, block
 from linkage.fellegi_sunter import TermFrequencies
@@ -49,6 +52,9 @@ LOOKUP_LIMIT = 2_000
 # records first costs about as much as linking them into a small hub; past this, lookups by token (which grow with
 # the hub) cost far more. Below it the read model is left for the next search to bring up to date.
 KEYED_FROM = 10
+# Changes linked in one transaction when a run finds its candidates by blocking key (see run()): about a quarter
+# of a second each on a hub of a million records, which is what a search's audit entry may wait for.
+PART_SIZE = 100
 Frequencies = Mapping[str, TermFrequencies]
 DETERMINISTIC_RULES = (
     BlockingRule("same_local_id", on=("tk_local",)),
@@ -90,6 +96,7 @@ class LinkRun:
     reviews_queued: int = 0
     candidate_pairs: int = 0
     cursor: int = 0
+    parts: int = 0  # transactions the run committed (one, unless a large hub's changes were linked in parts)
     methods: dict[str, int] = field(default_factory=dict)
 
 
@@ -136,6 +143,7 @@ class IdentityResolver:
         lookup_limit: int = LOOKUP_LIMIT,
         index: BlockingIndex | None = None,
         keyed_from: int = KEYED_FROM,
+        part_size: int | None = PART_SIZE,
     ) -> None:
         self._db = database
         self._clock = clock
@@ -143,43 +151,83 @@ class IdentityResolver:
         self.lookup_limit = lookup_limit
         self.index = index
         self.keyed_from = keyed_from
+        self.part_size = part_size
+        self._counted: tuple[int | None, Frequencies] | None = None
 
     def run(self) -> LinkRun:
         """Process every change after the cursor; a run with nothing to do changes nothing.
 
+        On a large hub the changes are linked in parts of ``part_size`` (see :meth:`_part`), each its own
+        transaction, so that other writers (a search's audit entry) wait for one part, not the whole run. A crash
+        keeps the parts already committed; a re-run carries on from the cursor with the same parts.
+
         Raises:
             IdentityBusyError: another run holds the lock (PostgreSQL; SQLite serialises writers anyway).
         """
-        with self._db.write() as conn:
-            if not self._db.try_lock(conn, LOCK):
-                raise IdentityBusyError("identity resolution is already running: retry when it has finished")
-            return self._run(conn)
-
-    def _run(self, conn: Connection) -> LinkRun:
-        report = LinkRun(cursor=store.cursor(conn))
-        touched: set[int] = set()
+        report = LinkRun()
         while True:
-            batch = changes_after(conn, after_seq=report.cursor, limit=50_000)
+            with self._db.write() as conn:
+                if not self._db.try_lock(conn, LOCK):
+                    if report.parts:
+                        return report  # another run took over between two parts and carries on from our cursor
+                    raise IdentityBusyError("identity resolution is already running: retry when it has finished")
+                more = self._run(conn, report)
+            if not more:
+                return report
+
+    def _part(self, conn: Connection, after_seq: int) -> int | None:
+        """How many changes this transaction takes: ``None`` (all of them), unless there are more than
+        ``part_size`` and every one will find its candidates by blocking key (the hub holds ``keyed_from`` linked
+        records for each: see :meth:`_candidates`). Decided from the database alone, so a re-run after a crash cuts
+        the same parts: the linked records only grow and the changes left only shrink."""
+        if self.index is None or self.part_size is None:
+            return None
+        pending = conn.execute(
+            select(func.count()).select_from(record_changes).where(record_changes.c.seq > after_seq)
+        ).scalar_one()
+        if pending <= self.part_size or store.linked_count(conn) < self.keyed_from * pending:
+            return None
+        return self.part_size
+
+    def _run(self, conn: Connection, report: LinkRun) -> bool:
+        """Link one part of the changes into ``report``; True if changes are left after it."""
+        report.cursor = store.cursor(conn)
+        part = self._part(conn, report.cursor)
+        touched: set[int] = set()
+        taken = 0
+        while part is None or taken < part:
+            page = 50_000 if part is None else min(50_000, part - taken)
+            batch = changes_after(conn, after_seq=report.cursor, limit=page)
             if not batch:
                 break
-            report.changes += len(batch)
+            taken += len(batch)
             report.cursor = int(batch[-1]["seq"])
             touched.update(int(c["record_pk"]) for c in batch if c["record_pk"] is not None)
-        if not report.changes:
-            return report
+        if not taken:
+            return False
+        report.changes += taken
+        report.parts += 1
         now = self._clock.now()
         present = store.existing(conn, touched)
         gone = sorted(touched - present)
         previous = store.detach(conn, gone, reason="deleted", now=now)
-        report.records_unlinked = len(previous)
+        report.records_unlinked += len(previous)
         previous.update(store.detach(conn, sorted(present), reason="changed", now=now))
         store.supersede_reviews(conn, sorted(present), now=now)
-        frequencies = store.term_frequencies(conn, tf_fields(self.model))
+        frequencies = self._frequencies(conn)
         self._recheck(conn, set(previous.values()), frequencies, report)
         if present:
             self._link(conn, sorted(present), previous, frequencies, report)
         store.set_cursor(conn, report.cursor, model_version=self.model.version, now=now)
-        return report
+        return part is not None and bool(changes_after(conn, after_seq=report.cursor, limit=1))
+
+    def _frequencies(self, conn: Connection) -> Frequencies:
+        """The term frequencies over every record, counted again only when records have changed since (the parts
+        of one run share them: counting takes a few tenths of a second on a hub of a million records)."""
+        latest = conn.execute(select(func.max(record_changes.c.seq))).scalar()
+        if self._counted is None or self._counted[0] != latest:
+            self._counted = (latest, store.term_frequencies(conn, tf_fields(self.model)))
+        return self._counted[1]
 
     def _recheck(self, conn: Connection, persons: set[int], frequencies: Frequencies, report: LinkRun) -> None:
         """Split a person whose remaining records no longer hold together."""
@@ -260,7 +308,7 @@ class IdentityResolver:
         )
         keep = (found.j >= n_new) | (new.pks[found.i] < combined_pks[found.j])
         i, j = found.i[keep], found.j[keep]
-        report.candidate_pairs = len(i)
+        report.candidate_pairs += len(i)
         scored = score_pairs(model, new.batch, combined, i, j, frequencies=frequencies)
         decisions = steward_decisions(conn, new.pks[i], combined_pks[j])
         verdicts = pairs.judge(model, new.batch, combined, scored, decisions)

@@ -8,15 +8,21 @@ from contextlib import contextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import TimeoutError as StorageTimeoutError
 
 from aim.storage.engine import WRITE_OPTION
+from aim.storage.gate import WriteGate
 
 
 class Database:
     """Wraps an engine; one per hub, built in :mod:`aim.bootstrap`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, write_wait_s: float = 30.0) -> None:
+        """``write_wait_s``: how long a write transaction waits for its turn on SQLite (the busy timeout)."""
         self.engine = engine
+        self.write_wait_s = write_wait_s
+        # SQLite: this process's writers take turns in the order they asked (see aim.storage.gate).
+        self._gate = WriteGate() if engine.dialect.name == "sqlite" else None
 
     @property
     def backend(self) -> str:
@@ -24,7 +30,27 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+        """One write transaction: committed when the block ends, rolled back if it raises.
+
+        Raises:
+            sqlalchemy.exc.TimeoutError: on SQLite, the writers ahead of it took longer than ``write_wait_s``.
+        """
+        if self._gate is None:
+            with self._transaction() as conn:
+                yield conn
+            return
+        if not self._gate.acquire(self.write_wait_s):
+            raise StorageTimeoutError(
+                f"no turn to write within {self.write_wait_s:g} s: other writes held the database; retry shortly"
+            )
+        try:
+            with self._transaction() as conn:
+                yield conn
+        finally:
+            self._gate.release()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
         with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
             yield conn
 

@@ -22,19 +22,26 @@ from aim.errors import ConfigError
 WRITE_OPTION = "aim_write"
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
-    """Create the engine for ``url``; refuse anything but a SQLite file or PostgreSQL."""
+def make_engine(url: str, *, busy_timeout_ms: int = 30_000, connections: int = 10) -> Engine:
+    """Create the engine for ``url``; refuse anything but a SQLite file or PostgreSQL.
+
+    ``connections`` are kept open in the pool (more are opened when needed and closed when given back): as many as
+    the threads that use the database at once. On SQLite a connection opened anew starts with an empty page cache,
+    so a pool smaller than the hub's request threads reads the same pages from the file again and again.
+    """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise ConfigError("the SQLite database must be a file: sqlite:///PATH")
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": busy_timeout_ms / 1000})
+        engine = create_engine(
+            parsed, connect_args={"timeout": busy_timeout_ms / 1000}, pool_size=connections, max_overflow=10
+        )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
     if backend == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(parsed, pool_pre_ping=True, pool_size=max(10, connections), max_overflow=20)
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql+psycopg://...")
 
 

@@ -1,0 +1,198 @@
+"""On a large hub the resolver links a feed in parts, each its own transaction, so that a search's audit entry
+waits for one part rather than the whole feed: the persons made are those of one transaction, a crash between parts
+keeps what was committed and a re-run finishes with the same persons, and another writer of the same process gets
+its turn between two parts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from aim.agent.encode import encode_extract
+from aim.bootstrap import Hub, bootstrap
+from aim.clock import FixedClock
+from aim.fixtures import DEFAULT_AS_OF, generate_fixtures
+from aim.identity import store
+from aim.identity.resolver import IdentityResolver
+from aim.identity.service import IdentityService
+from aim.ingest.local import ingest_file
+from aim.keys import init_keys
+from aim.settings import Settings
+from aim.storage.tables import links, partners, record_changes, records
+from tests import factories as f
+from tests.databases import BACKENDS, fresh_postgres
+
+NOW = datetime.combine(DEFAULT_AS_OF, time(23, 0), tzinfo=UTC)
+FIRST, LAST = ("WMP", "CITYHOSP_AE", "BCHC", "SCHOOLS", "CHILDRENS_SC", "ADULT_SC", "FIRE"), "HOUSING"
+PART = 15
+Partition = set[frozenset[tuple[str, str]]]
+
+
+@pytest.fixture(scope="module")
+def feeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("population")
+    generate_fixtures(people=800, seed=5, out=root / "fixtures")
+    init_keys(directory=root / "keys")
+    out = {}
+    for partner in (*FIRST, LAST):
+        out[partner] = root / f"{partner}.feed"
+        raw = root / "fixtures" / "raw" / f"{partner}.csv"
+        encode_extract(keys_dir=root / "keys", partner=partner, raw=raw, out=out[partner], now=NOW)
+    return out
+
+
+@pytest.fixture(params=BACKENDS)
+def new_hub(request: pytest.FixtureRequest, tmp_path: Path, feeds: dict[str, Path]) -> Iterator[Callable[[], Hub]]:
+    """Builds hubs on fresh databases of the test's backend: every partner's feed but the last linked (in one
+    transaction), the last ingested and waiting to be linked."""
+    with _hubs(request.param, tmp_path, feeds) as make:
+        yield make
+
+
+@contextmanager
+def _hubs(backend: str, tmp_path: Path, feeds: dict[str, Path]) -> Iterator[Callable[[], Hub]]:
+    built: list[Hub] = []
+    cleanups: list[Callable[[], None]] = []
+
+    def make() -> Hub:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / f'hub{len(built)}.db'}"
+        else:
+            database = fresh_postgres()
+            url = database.__enter__()
+            cleanups.append(lambda: database.__exit__(None, None, None))
+        hub = bootstrap(Settings(database_url=url), clock=FixedClock(NOW), migrate_schema=True, link_after_commit=False)
+        built.append(hub)
+        for partner in (*FIRST, LAST):
+            f.register(hub, partner)
+        for partner in FIRST:
+            ingest_file(feeds[partner], ingest=hub.ingest, partners=hub.partners)
+        IdentityService(database=hub.database, clock=hub.clock).link()
+        ingest_file(feeds[LAST], ingest=hub.ingest, partners=hub.partners)
+        return hub
+
+    try:
+        yield make
+    finally:
+        for hub in built:
+            hub.close()
+        for cleanup in cleanups:
+            cleanup()
+
+
+def _resolver(hub: Hub, part_size: int | None) -> IdentityResolver:
+    model = IdentityService(database=hub.database, clock=hub.clock).model
+    return IdentityResolver(
+        database=hub.database, clock=hub.clock, model=model, index=hub.search.index, keyed_from=1, part_size=part_size
+    )
+
+
+def _persons(hub: Hub) -> Partition:
+    """Which records are one person, named by partner and record id (person ids are the hub's own)."""
+    query = select(links.c.person_pk, partners.c.code, records.c.record_id).select_from(
+        links.join(records, records.c.pk == links.c.record_pk).join(partners)
+    )
+    groups: dict[int, set[tuple[str, str]]] = {}
+    with hub.database.read() as conn:
+        for person, code, record_id in conn.execute(query):
+            groups.setdefault(person, set()).add((code, record_id))
+    return {frozenset(g) for g in groups.values()}
+
+
+def _unlinked(hub: Hub) -> int:
+    with hub.database.read() as conn:
+        query = select(records.c.pk).where(~records.c.pk.in_(select(links.c.record_pk)))
+        return len(conn.execute(query).all())
+
+
+def test_a_feed_linked_in_parts_makes_the_persons_one_transaction_makes(new_hub: Callable[[], Hub]) -> None:
+    whole_hub, parts_hub = new_hub(), new_hub()
+    waiting = _unlinked(parts_hub)
+    assert waiting > 3 * PART
+    whole = _resolver(whole_hub, None).run()
+    parted = _resolver(parts_hub, PART).run()
+    assert whole.parts == 1
+    assert parted.parts == -(-parted.changes // PART) > 3
+    assert parted.changes == whole.changes
+    assert parted.cursor == whole.cursor
+    assert parted.records_linked == whole.records_linked == waiting
+    assert parted.new_persons == whole.new_persons > 0
+    assert parted.candidate_pairs == whole.candidate_pairs
+    assert _unlinked(parts_hub) == 0
+    assert _persons(parts_hub) == _persons(whole_hub)
+
+
+def test_a_feed_large_for_its_hub_is_linked_in_one_transaction(new_hub: Callable[[], Hub]) -> None:
+    hub = new_hub()
+    resolver = _resolver(hub, PART)
+    with hub.database.read() as conn:
+        linked = store.linked_count(conn)
+    resolver.keyed_from = linked // _unlinked(hub) + 1  # fewer than keyed_from linked records for each waiting
+    assert resolver.run().parts == 1
+    assert _unlinked(hub) == 0
+
+
+def test_a_crash_between_parts_keeps_those_committed_and_a_re_run_finishes_with_the_same_persons(
+    new_hub: Callable[[], Hub], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_hub, crashed_hub = new_hub(), new_hub()
+    _resolver(clean_hub, PART).run()
+    waiting = _unlinked(crashed_hub)
+    real, calls = store.set_cursor, []
+
+    def set_cursor(*args: object, **kwargs: object) -> None:
+        calls.append(args)
+        if len(calls) == 3:
+            raise OSError("the hub was killed")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "set_cursor", set_cursor)
+    with pytest.raises(OSError, match="killed"):
+        _resolver(crashed_hub, PART).run()
+    monkeypatch.setattr(store, "set_cursor", real)
+    left = _unlinked(crashed_hub)
+    assert 0 < waiting - left <= 2 * PART  # the first two parts stand, the third was rolled back
+    rerun = _resolver(crashed_hub, PART).run()
+    assert rerun.records_linked == left
+    assert _unlinked(crashed_hub) == 0
+    assert _persons(crashed_hub) == _persons(clean_hub)
+
+
+def test_another_writer_of_the_process_gets_its_turn_between_two_parts(
+    tmp_path: Path, feeds: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the parts are for: a search's audit entry, asked for while the resolver writes, waits for one part.
+    with _hubs("sqlite", tmp_path, feeds) as make:
+        hub = make()
+        gate = hub.database._gate
+        assert gate is not None
+        seen: list[int] = []
+
+        def writer() -> None:
+            with hub.database.write() as conn:
+                seen.append(store.cursor(conn))
+
+        real, thread = store.set_cursor, threading.Thread(target=writer)
+
+        def set_cursor(*args: object, **kwargs: object) -> None:
+            real(*args, **kwargs)  # type: ignore[arg-type]
+            if not thread.is_alive() and not seen:  # during the first part: ask to write, and wait in turn
+                thread.start()
+                while not gate._waiting:
+                    thread.join(0.001)
+
+        with hub.database.read() as conn:
+            start = store.cursor(conn)
+            query = select(record_changes.c.seq).where(record_changes.c.seq > start).order_by(record_changes.c.seq)
+            first_part_end = conn.execute(query.limit(PART)).scalars().all()[-1]
+        monkeypatch.setattr(store, "set_cursor", set_cursor)
+        run = _resolver(hub, PART).run()
+        thread.join()
+        assert run.parts > 3
+        assert seen == [first_part_end]  # it wrote after the first part, not after the whole run
