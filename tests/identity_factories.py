@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from aim.agent.encode import encode_extract
 from aim.bootstrap import Hub
 from aim.feed import Row
+from aim.fixtures import generate_fixtures
 from aim.identity.service import IdentityService
 from aim.ingest.local import ingest_file
+from aim.keys import init_keys
 from linkage.encoder import RawIdentity, RecordEncoder
 from linkage.keyset import FieldKeys
 from tests import factories as f
@@ -42,6 +46,28 @@ def upsert(record_id: str, identity: RawIdentity, partner: str = "WMP") -> Row:
         interaction_date=date(2026, 11, 1),
         lead_contact="Duty desk, mash@partner.example",
     )
+
+
+def population_feeds(root: Path, *, people: int, seed: int, partners: Sequence[str], now: datetime) -> dict[str, Path]:
+    """Generated fixtures for ``people``, each partner's extract encoded under a new key set: partner -> feed."""
+    generate_fixtures(people=people, seed=seed, out=root / "fixtures")
+    init_keys(directory=root / "keys")
+    out = {}
+    for partner in partners:
+        out[partner] = root / f"{partner}.feed"
+        raw = root / "fixtures" / "raw" / f"{partner}.csv"
+        encode_extract(keys_dir=root / "keys", partner=partner, raw=raw, out=out[partner], now=now)
+    return out
+
+
+def last_feed_waiting(hub: Hub, feeds: dict[str, Path], first: Sequence[str], last: str) -> None:
+    """Register every partner, ingest and link the ``first`` partners' feeds, then ingest ``last``'s unlinked."""
+    for partner in (*first, last):
+        f.register(hub, partner)
+    for partner in first:
+        ingest_file(feeds[partner], ingest=hub.ingest, partners=hub.partners)
+    IdentityService(database=hub.database, clock=hub.clock).link()
+    ingest_file(feeds[last], ingest=hub.ingest, partners=hub.partners)
 
 
 class Feeds:

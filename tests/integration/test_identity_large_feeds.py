@@ -15,21 +15,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from aim.agent.encode import encode_extract
 from aim.bootstrap import Hub, bootstrap
 from aim.clock import FixedClock
-from aim.fixtures import DEFAULT_AS_OF, generate_fixtures
+from aim.fixtures import DEFAULT_AS_OF
 from aim.identity import store
 from aim.identity.resolver import DETERMINISTIC_RULES, IdentityResolver
 from aim.identity.service import IdentityService
-from aim.ingest.local import ingest_file
-from aim.keys import init_keys
 from aim.settings import Settings
 from aim.storage.tables import links, record_tokens, records
 from linkage.batch import RecordBatch
 from linkage.blocking import block
 from linkage.stored import batch_from_stored
-from tests import factories as f
+from tests.identity_factories import last_feed_waiting, population_feeds
 
 NOW = datetime.combine(DEFAULT_AS_OF, time(23, 0), tzinfo=UTC)
 FIRST, LAST = ("WMP", "CITYHOSP_AE", "BCHC", "SCHOOLS", "CHILDRENS_SC", "ADULT_SC", "FIRE"), "HOUSING"
@@ -38,14 +35,7 @@ FIRST, LAST = ("WMP", "CITYHOSP_AE", "BCHC", "SCHOOLS", "CHILDRENS_SC", "ADULT_S
 @pytest.fixture(scope="module")
 def feeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("population")
-    generate_fixtures(people=800, seed=3, out=root / "fixtures")
-    init_keys(directory=root / "keys")
-    out = {}
-    for partner in (*FIRST, LAST):
-        out[partner] = root / f"{partner}.feed"
-        raw = root / "fixtures" / "raw" / f"{partner}.csv"
-        encode_extract(keys_dir=root / "keys", partner=partner, raw=raw, out=out[partner], now=NOW)
-    return out
+    return population_feeds(root, people=800, seed=3, partners=(*FIRST, LAST), now=NOW)
 
 
 @pytest.fixture
@@ -55,12 +45,7 @@ def hub(database_url: str, feeds: dict[str, Path]) -> Iterator[Hub]:
         Settings(database_url=database_url), clock=FixedClock(NOW), migrate_schema=True, link_after_commit=False
     )
     try:
-        for partner in (*FIRST, LAST):
-            f.register(built, partner)
-        for partner in FIRST:
-            ingest_file(feeds[partner], ingest=built.ingest, partners=built.partners)
-        IdentityService(database=built.database, clock=built.clock).link()
-        ingest_file(feeds[LAST], ingest=built.ingest, partners=built.partners)
+        last_feed_waiting(built, feeds, FIRST, LAST)
         yield built
     finally:
         built.close()

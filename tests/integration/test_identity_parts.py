@@ -5,28 +5,26 @@ its turn between two parts."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from aim.agent.encode import encode_extract
 from aim.bootstrap import Hub, bootstrap
 from aim.clock import FixedClock
-from aim.fixtures import DEFAULT_AS_OF, generate_fixtures
+from aim.fixtures import DEFAULT_AS_OF
 from aim.identity import store
 from aim.identity.resolver import IdentityResolver
 from aim.identity.service import IdentityService
-from aim.ingest.local import ingest_file
-from aim.keys import init_keys
 from aim.settings import Settings
 from aim.storage.tables import links, partners, record_changes, records
-from tests import factories as f
 from tests.databases import BACKENDS, fresh_postgres
+from tests.identity_factories import last_feed_waiting, population_feeds
 
 NOW = datetime.combine(DEFAULT_AS_OF, time(23, 0), tzinfo=UTC)
 FIRST, LAST = ("WMP", "CITYHOSP_AE", "BCHC", "SCHOOLS", "CHILDRENS_SC", "ADULT_SC", "FIRE"), "HOUSING"
@@ -37,14 +35,7 @@ Partition = set[frozenset[tuple[str, str]]]
 @pytest.fixture(scope="module")
 def feeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("population")
-    generate_fixtures(people=800, seed=5, out=root / "fixtures")
-    init_keys(directory=root / "keys")
-    out = {}
-    for partner in (*FIRST, LAST):
-        out[partner] = root / f"{partner}.feed"
-        raw = root / "fixtures" / "raw" / f"{partner}.csv"
-        encode_extract(keys_dir=root / "keys", partner=partner, raw=raw, out=out[partner], now=NOW)
-    return out
+    return population_feeds(root, people=800, seed=5, partners=(*FIRST, LAST), now=NOW)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -57,33 +48,21 @@ def new_hub(request: pytest.FixtureRequest, tmp_path: Path, feeds: dict[str, Pat
 
 @contextmanager
 def _hubs(backend: str, tmp_path: Path, feeds: dict[str, Path]) -> Iterator[Callable[[], Hub]]:
-    built: list[Hub] = []
-    cleanups: list[Callable[[], None]] = []
+    numbers = itertools.count()
+    with ExitStack() as stack:
 
-    def make() -> Hub:
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path / f'hub{len(built)}.db'}"
-        else:
-            database = fresh_postgres()
-            url = database.__enter__()
-            cleanups.append(lambda: database.__exit__(None, None, None))
-        hub = bootstrap(Settings(database_url=url), clock=FixedClock(NOW), migrate_schema=True, link_after_commit=False)
-        built.append(hub)
-        for partner in (*FIRST, LAST):
-            f.register(hub, partner)
-        for partner in FIRST:
-            ingest_file(feeds[partner], ingest=hub.ingest, partners=hub.partners)
-        IdentityService(database=hub.database, clock=hub.clock).link()
-        ingest_file(feeds[LAST], ingest=hub.ingest, partners=hub.partners)
-        return hub
+        def make() -> Hub:
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp_path / f'hub{next(numbers)}.db'}"
+            else:
+                url = stack.enter_context(fresh_postgres())
+            settings = Settings(database_url=url)
+            hub = bootstrap(settings, clock=FixedClock(NOW), migrate_schema=True, link_after_commit=False)
+            stack.callback(hub.close)
+            last_feed_waiting(hub, feeds, FIRST, LAST)
+            return hub
 
-    try:
         yield make
-    finally:
-        for hub in built:
-            hub.close()
-        for cleanup in cleanups:
-            cleanup()
 
 
 def _resolver(hub: Hub, part_size: int | None) -> IdentityResolver:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -88,20 +89,26 @@ def test_a_waiter_that_times_out_leaves_the_queue_and_does_not_block_those_behin
 def test_only_the_holder_may_release() -> None:
     gate = WriteGate()
     assert gate.acquire(1)
-    errors: list[Exception] = []
+    raised = _raised_in_thread(gate.release)
+    assert isinstance(raised, RuntimeError)
+    assert "does not hold it" in str(raised)
+    gate.release()
 
-    def release() -> None:
+
+def _raised_in_thread(call: Callable[[], object]) -> BaseException | None:
+    """What ``call`` raised when run in a thread of its own (None if it returned)."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
         try:
-            gate.release()
-        except RuntimeError as exc:
-            errors.append(exc)
+            call()
+        except Exception as exc:
+            raised.append(exc)
 
-    thread = threading.Thread(target=release)
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join()
-    assert len(errors) == 1
-    assert "does not hold it" in str(errors[0])
-    gate.release()
+    return raised[0] if raised else None
 
 
 def _other_thread_gets(gate: WriteGate, *, timeout: float) -> bool:
@@ -134,19 +141,9 @@ def test_sqlite_writes_wait_their_turn_and_a_long_wait_is_a_storage_timeout(tmp_
         holder = database.write()
         conn = holder.__enter__()
         # Waiting for the gate longer than write_wait_s is refused as storage being busy (the hub answers 503).
-        refused: list[Exception] = []
-
-        def impatient() -> None:
-            try:
-                write(-1)
-            except StorageTimeoutError as exc:
-                refused.append(exc)
-
-        thread = threading.Thread(target=impatient)
-        thread.start()
-        thread.join()
-        assert len(refused) == 1
-        assert "no turn to write within 0.2 s" in str(refused[0])
+        refused = _raised_in_thread(lambda: write(-1))
+        assert isinstance(refused, StorageTimeoutError)
+        assert "no turn to write within 0.2 s" in str(refused)
         database.write_wait_s = 10
         threads = []
         for n in range(4):
