@@ -13,8 +13,8 @@ scale benchmark's) is used as it is, with its key set and, to search for people 
 run adds its staff users, a signing key and a new token for WMP (revoking WMP's others), and the feed's records.
 
 Load comes from Locust (a library in a process of its own, which gevent patches): one user per simulated officer,
-each with its own bearer token and a ``constant_throughput`` wait (one request every ``--every`` seconds, however
-long the last took, while it takes less). ``FastHttpUser`` by default: on this machine it used about 0.8 ms of CPU
+each with its own bearer token, sending one request every ``--every`` seconds at fixed times (user n of k first n/k
+of a period into the phase; at once, and paced from then, when an answer took longer). ``FastHttpUser`` by default: on this machine it used about 0.8 ms of CPU
 a request against 2.2 ms for ``HttpUser`` (``--user-class http``), and the client shares the hub's 2 cores.
 Officers (MASH, role ``mash_officer``) search with an encoded query as the portal sends it (purpose
 ``mash_screening``, a case reference); safeguarding leads open the alert list as the portal does (``GET

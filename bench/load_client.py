@@ -58,13 +58,18 @@ def client(config_path: str) -> int:
             request_id = (context or {}).get("request_id", "")
             samples.append((name, start_time, response_time, status, what, request_id))  # noqa: B023
 
-        env = Environment(user_classes=_users(cfg, phase["run"]), host=cfg["host"], stop_timeout=60)
+        started: dict[str, float] = {}
+        env = Environment(user_classes=_users(cfg, phase["run"], started), host=cfg["host"], stop_timeout=60)
         env.events.request.add_listener(record)  # type: ignore[no-untyped-call]
         runner = env.create_local_runner()
         while not Path(phase["go"]).exists():
             gevent.sleep(0.02)
         cpu0, t0 = _cpu_self(), time.time()
-        runner.start(users, spawn_rate=users / cfg["every"])  # everyone started over one period: arrivals even
+        started["t0"] = t0
+        # Every user at once; each sends its first request at its own point of the period (_users), so that arrivals
+        # are even. Locust starts users in batches a second apart, and its constant_throughput paces each user from
+        # its creation: the requests came in bursts (27 at once every second at 25 searches a second asked).
+        runner.start(users, spawn_rate=users)
         gevent.sleep(cfg["seconds"])
         t1, cpu1 = time.time(), _cpu_self()
         runner.stop()  # lets each user's request in flight finish (stop_timeout)
@@ -75,25 +80,44 @@ def client(config_path: str) -> int:
     return 0
 
 
-def _users(cfg: dict[str, Any], run: str) -> list[type]:
-    """The two kinds of staff user, one Locust user each, each with their own token, sending at a fixed rate."""
-    from locust import FastHttpUser, HttpUser, constant_throughput, task  # noqa: PLC0415
+def _users(cfg: dict[str, Any], run: str, started: dict[str, float]) -> list[type]:
+    """The two kinds of staff user, one Locust user each, each with their own token, sending at a fixed rate: user
+    ``n`` of ``k`` sends its first request ``n / k`` of a period after the phase starts (``started["t0"]``), so that
+    the requests of all users arrive evenly."""
+    import gevent  # noqa: PLC0415
+    from locust import FastHttpUser, HttpUser, task  # noqa: PLC0415
 
     base = FastHttpUser if cfg["user_class"] == "fast" else HttpUser
     # As long as the portal waits for the hub (AIM_PORTAL_HUB_TIMEOUT_S's default); HttpUser takes it per request
     timeout: dict[str, float] = {} if cfg["user_class"] == "fast" else {"timeout": PORTAL_TIMEOUT_S}
-    officers, leads, numbers = iter(enumerate(cfg["officers"])), iter(cfg["leads"]), itertools.count()
+    officers, leads, numbers = iter(enumerate(cfg["officers"])), iter(enumerate(cfg["leads"])), itertools.count()
     bodies, period = cfg["bodies"], cfg["every"]
 
-    class Officer(base):  # type: ignore[valid-type,misc]
-        fixed_count = len(cfg["officers"])
+    class Paced(base):  # type: ignore[valid-type,misc]
+        """A user sending one request a period at fixed times: ``offset`` of a period after the phase starts, then
+        every ``period`` seconds (at once if the answer came later, and paced from then). Locust's
+        constant_throughput paces from when a user was created, so users created together send together."""
+
+        abstract = True
         network_timeout = connection_timeout = PORTAL_TIMEOUT_S
-        wait_time = constant_throughput(1 / period)
+        next_at = 0.0
+
+        def start_at(self, offset: float) -> None:
+            self.next_at = started["t0"] + offset * period
+            gevent.sleep(max(0.0, self.next_at - time.time()))
+
+        def wait_time(self) -> float:
+            self.next_at = max(self.next_at + period, time.time())  # late: at once, then a period from now
+            return self.next_at - time.time()
+
+    class Officer(Paced):
+        fixed_count = len(cfg["officers"])
 
         def on_start(self) -> None:
             number, token = next(officers)
             self.headers = {"Authorization": f"Bearer {token}", "X-AIM-Purpose": "mash_screening"}
             self.headers["X-AIM-Case-Ref"] = f"MASH-{run}-{number}"
+            self.start_at(number / len(cfg["officers"]))
 
         @task
         def search(self) -> None:
@@ -104,14 +128,14 @@ def _users(cfg: dict[str, Any], run: str) -> list[type]:
             context = {"request_id": request_id}
             self.client.post("/v1/search", json=body, headers=headers, name=SEARCH, context=context, **timeout)
 
-    class Lead(base):  # type: ignore[valid-type,misc]
+    class Lead(Paced):
         fixed_count = len(cfg["leads"])
-        network_timeout = connection_timeout = PORTAL_TIMEOUT_S
-        wait_time = constant_throughput(1 / period)
 
         def on_start(self) -> None:
-            self.headers = {"Authorization": f"Bearer {next(leads)}", "X-AIM-Purpose": "watchlist_review"}
+            number, token = next(leads)
+            self.headers = {"Authorization": f"Bearer {token}", "X-AIM-Purpose": "watchlist_review"}
             self.page = random.randrange(len(ALERT_QUERIES))  # leads do not all open the same view at once
+            self.start_at((number + 0.5) / len(cfg["leads"]))
 
         @task
         def alert_list(self) -> None:

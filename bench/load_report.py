@@ -85,7 +85,7 @@ def section(r: dict[str, Any], command: str, before: str, after: str) -> str:
         f"`{command}` on {date.today().isoformat()}: {bench_search.machine()}. Load average before {before}, after {after}"
         + (" — the machine was busy: **provisional**." if busy else "."),
         f"A {DATABASES.get(r['database'], r['database'])} hub holding {hub['records']:,} records of {hub['persons']:,} persons and {hub['alerts']:,} alerts{built};",
-        f"uvicorn in a subprocess (one process, the hub's rate limits off). Locust ({r['user_class']}, `constant_throughput`) in",
+        f"uvicorn in a subprocess (one process, the hub's rate limits off). Locust ({r['user_class']}, each user at fixed times) in",
         f"a process of its own on the same 2 cores: {r['officers']} MASH officers each searching every {r['officers'] / quiet[SEARCH]['asked']:.0f} s",
         "(an encoded query as the portal sends it, a purpose and a case reference) and "
         f"{r['leads']} safeguarding leads opening the alert list",
