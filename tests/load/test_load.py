@@ -8,7 +8,8 @@ when half its batches are stored, so it overlaps the upload and the commit). The
 full 60 s phases at 100 searches and 10 alert lists a second, with a 20,000-row feed, on a 100,000-record hub. Each
 prints the benchmark's result line (run with -s). They assert behaviour, never a time or a rate: no error (any answer
 but 2xx, or none), each endpoint answered in each phase, every row of the feed accepted, every search in the
-audit log, and (fast variant) requests arriving evenly over the first period rather than in bursts. The rate held and the percentiles are the benchmark's figures (docs/benchmarks.md).
+audit log, and (fast variant) requests arriving evenly over the first period rather than in bursts. The rate held
+and the percentiles are the benchmark's figures (docs/benchmarks.md).
 """
 
 from __future__ import annotations
