@@ -4,6 +4,7 @@
     python -m bench.bench_load                          # SQLite hub of 1,000,000 records built first; writes docs/benchmarks.md
     python -m bench.bench_load --records 100000 --no-write
     python -m bench.bench_load --database-url URL --keys DIR [--people people.csv]   # an existing hub and its key set
+    python -m bench.bench_load --build-url postgresql+psycopg://.../empty_db --keys DIR  # the same hub on PostgreSQL
 
 The hub runs under uvicorn in a subprocess (``bench_search.serve``: the demo policy, the hub's rate limits off). By
 default it is built like the search benchmark's (``bench_search.load``: encoded records, persons, links and the
@@ -92,6 +93,7 @@ class Options:
     seed: int = 1
     sqlite: str = "/tmp/aim-bench-load.db"
     database_url: str | None = None
+    build_url: str | None = None  # build the hub in this empty PostgreSQL database instead of the SQLite file
     keys: str | None = None
     people: str | None = None  # an existing hub's people.csv (aim fixtures generate) to search for
     user_class: str = "fast"
@@ -129,10 +131,14 @@ class CpuSampler(threading.Thread):
 
 
 def build(options: Options) -> tuple[str, FieldKeys, float]:
-    """Bulk-load a SQLite hub as the search benchmark does, raise its alerts, and write its key set beside it."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(options.sqlite + suffix).unlink(missing_ok=True)
-    url = f"sqlite:///{options.sqlite}"
+    """Bulk-load a hub as the search benchmark does, raise its alerts, and write its key set beside it: a SQLite file
+    made anew, or the empty PostgreSQL database ``--build-url`` names (its key set in ``--keys``)."""
+    if options.build_url:
+        url, directory = options.build_url, Path(options.keys or "aim-bench-load.keys")
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(options.sqlite + suffix).unlink(missing_ok=True)
+        url, directory = f"sqlite:///{options.sqlite}", Path(options.sqlite + ".keys")
     population = bench_search.people(min(options.persons, options.records), options.seed)
     _, load_s = bench_search.load(url, population, options.records, options.seed)
     hub = bootstrap(Settings(database_url=url))
@@ -141,7 +147,6 @@ def build(options: Options) -> tuple[str, FieldKeys, float]:
         print("rules: " + "; ".join(r.line() for r in reports), flush=True)
     finally:
         hub.close()
-    directory = Path(options.sqlite + ".keys")
     write_keys(bench_search.KEYS, directory)
     print(f"built {url} in {load_s:.0f} s; re-run on it with --database-url {url} --keys {directory}", flush=True)
     return url, bench_search.KEYS, load_s
@@ -534,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--sqlite", default=defaults.sqlite, help="where the hub is built (its key set in PATH.keys)")
     parser.add_argument("--database-url", help="an existing hub instead (SQLite or PostgreSQL); needs --keys")
+    parser.add_argument("--build-url", help="build the hub in this empty PostgreSQL database (key set in --keys)")
     parser.add_argument("--keys", help="the key set directory of the hub given by --database-url")
     parser.add_argument("--people", help="its population (people.csv of aim fixtures generate), to search for")
     parser.add_argument(
@@ -554,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(result, command, before, after)
     print(text)
     if not args.no_write:
-        write_section(text, ROOT / "docs" / "benchmarks.md")
+        write_section(text, ROOT / "docs" / "benchmarks.md", result["database"])
     return 0
 
 

@@ -15,6 +15,13 @@ from bench.sections import replace_section
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 
 
+def markers(database: str) -> tuple[str, str]:
+    """The section's markers: SQLite's is the benchmark's first section; each other database has one of its own."""
+    return (
+        (START, END) if database == "sqlite" else (f"<!-- load-{database}:start -->", f"<!-- load-{database}:end -->")
+    )
+
+
 def _endpoint(f: dict[str, Any]) -> str:
     errors = sum(f["errors"].values())
     return (
@@ -78,9 +85,11 @@ def section(r: dict[str, Any], command: str, before: str, after: str) -> str:
     busy = max(float(x) for x in (before + ", " + after).split(", ")) >= 1.5
     hub = r["before"]
     built = f", bulk-loaded in {r['built_s']:.0f} s as the search benchmark's hub" if r["built_s"] else ""
+    start, end = markers(r["database"])
+    on = "" if r["database"] == "sqlite" else f" on {DATABASES.get(r['database'], r['database'])}"
     lines = [
-        START,
-        "## Load (searches and the alert list at a fixed rate, quiet and during a nightly ingest)",
+        start,
+        f"## Load{on} (searches and the alert list at a fixed rate, quiet and during a nightly ingest)",
         "",
         f"`{command}` on {date.today().isoformat()}: {bench_search.machine()}. Load average before {before}, after {after}"
         + (" — the machine was busy: **provisional**." if busy else "."),
@@ -120,7 +129,7 @@ def section(r: dict[str, Any], command: str, before: str, after: str) -> str:
         f"Against the goal: {verdict(r)}.",
         "CPU is a share of one core over the window (client: the Locust process; hub: the uvicorn process); the hub's CPU",
         "a request is its CPU over the window divided by the requests answered in it.",
-        END,
+        end,
     ]
     return "\n".join(lines)
 
@@ -132,6 +141,6 @@ def _capped(f: dict[str, Any]) -> str:
     return f" (understated: {late} requests had no answer in {PORTAL_TIMEOUT_S:.0f} s, and count at that time)"
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace this benchmark's own section of ``path``, or append it; others are kept."""
-    replace_section(path, text, START, END)
+def write_section(text: str, path: Path, database: str) -> None:
+    """Replace this benchmark's section for ``database`` in ``path``, or append it; others are kept."""
+    replace_section(path, text, *markers(database))

@@ -1,7 +1,7 @@
 """On a large hub the resolver links a feed in parts, each its own transaction, so that a search's audit entry
-waits for one part rather than the whole feed: the persons made are those of one transaction, a crash between parts
-keeps what was committed and a re-run finishes with the same persons, and another writer of the same process gets
-its turn between two parts."""
+waits for one part rather than the whole feed: the persons made (on this population) are those of one transaction,
+a crash between parts keeps what was committed and a re-run finishes with the same persons, and another writer of
+the same process gets its turn between two parts."""
 
 from __future__ import annotations
 
