@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -118,6 +119,9 @@ class TermCounts:
     def __init__(self) -> None:
         self._totals: dict[str, int] | None = None
         self._counts: dict[tuple[str, bytes], int] = {}
+        # One request counts the totals while the others wait for them: on a hub of a million records the count
+        # takes half a second, and every search that found the records changed used to run its own at once.
+        self._counting = threading.Lock()
 
     def invalidate(self) -> None:
         self._totals = None
@@ -129,13 +133,12 @@ class TermCounts:
         # count taken before it must not land among those taken after.
         totals, counts = self._totals, self._counts
         if totals is None:
-            query = (
-                select(record_tokens.c.field, func.count())
-                .where(record_tokens.c.field.in_(fields))
-                .group_by(record_tokens.c.field)
-            )
-            totals = dict.fromkeys(fields, 0) | {str(f): int(n) for f, n in conn.execute(query)}
-            self._totals = totals
+            with self._counting:
+                totals, counts = self._totals, self._counts  # counted meanwhile by the request ahead
+                if totals is None:
+                    totals = self._count_totals(conn, fields)
+                    if self._counts is counts:  # not invalidated while counting
+                        self._totals = totals
         out: dict[str, TermFrequencies] = {}
         for name in fields:
             total = max(totals.get(name, 0), 1)
@@ -153,6 +156,15 @@ class TermCounts:
             values = np.array([token_head(raw)], dtype=np.uint64)
             out[name] = TermFrequencies(values, np.array([max(count, 1) / total]), 1.0 / total)
         return out
+
+    @staticmethod
+    def _count_totals(conn: Connection, fields: list[str]) -> dict[str, int]:
+        query = (
+            select(record_tokens.c.field, func.count())
+            .where(record_tokens.c.field.in_(fields))
+            .group_by(record_tokens.c.field)
+        )
+        return dict.fromkeys(fields, 0) | {str(f): int(n) for f, n in conn.execute(query)}
 
 
 KEPT_COUNTS = 100_000

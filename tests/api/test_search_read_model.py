@@ -5,6 +5,8 @@ and migration 0007 matches the declarations and goes down and up cleanly."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from aim.cli import main
 from aim.feed import Row
 from aim.identity import store
 from aim.search import encode_query
+from aim.search.matching import TermCounts
 from aim.storage import migrate
 from aim.storage.schema import metadata
 from aim.storage.search_tables import search_cursor, search_keys, search_tokens
@@ -173,3 +176,41 @@ def _names(diff: object) -> list[object]:
             if isinstance(part, str):
                 out.append(part)
     return out
+
+
+def test_after_the_records_change_one_search_counts_the_totals_while_the_others_wait(
+    staff_hub: Hub, tmp_path: Path, monkeypatch: Any
+) -> None:
+    # On a hub of a million records the totals take half a second to count: every search that found the records
+    # changed used to count them at once, and during a nightly feed they queued behind each other's counts.
+    hub = _filed(staff_hub, tmp_path).hub
+    counts, model = TermCounts(), hub.search.model
+    query = encode_query(KEYS, first_name="Noah", last_name="Patel", date_of_birth="1990-12-01", today=f.TODAY)
+    real, counted = TermCounts._count_totals, []
+
+    def slow_count(conn: Any, fields: list[str]) -> dict[str, int]:
+        counted.append(threading.get_ident())
+        time.sleep(0.3)  # long enough for every other search to arrive while this one counts
+        return real(conn, fields)
+
+    monkeypatch.setattr(TermCounts, "_count_totals", staticmethod(slow_count))
+    start, results = threading.Barrier(6), []
+
+    def search() -> None:
+        with hub.database.read() as conn:
+            start.wait()
+            results.append(counts.frequencies(conn, model, query))
+
+    threads = [threading.Thread(target=search) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(counted) == 1
+    assert len(results) == 6
+    assert all(r.keys() == results[0].keys() for r in results)
+    assert all(r[name].floor == results[0][name].floor for r in results for name in r)
+    counts.invalidate()  # records changed: the next search counts again
+    with hub.database.read() as conn:
+        counts.frequencies(conn, model, query)
+    assert len(counted) == 2
