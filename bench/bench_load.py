@@ -15,8 +15,9 @@ run adds its staff users, a signing key and a new token for WMP (revoking WMP's 
 
 Load comes from Locust (a library in a process of its own, which gevent patches): one user per simulated officer,
 each with its own bearer token, sending one request every ``--every`` seconds at fixed times (user n of k first n/k
-of a period into the phase; at once, and paced from then, when an answer took longer). ``FastHttpUser`` by default: on this machine it used about 0.8 ms of CPU
-a request against 2.2 ms for ``HttpUser`` (``--user-class http``), and the client shares the hub's 2 cores.
+of a period into the phase; at once, and paced from then, when an answer took longer). ``FastHttpUser`` by
+default: on this machine it used about 0.8 ms of CPU a request against 2.2 ms for ``HttpUser`` (``--user-class
+http``), and the client shares the hub's 2 cores.
 Officers (MASH, role ``mash_officer``) search with an encoded query as the portal sends it (purpose
 ``mash_screening``, a case reference); safeguarding leads open the alert list as the portal does (``GET
 /v1/alerts``, purpose ``watchlist_review``, the status filters and pages of 200 or 50). Users start spread over one
@@ -540,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite", default=defaults.sqlite, help="where the hub is built (its key set in PATH.keys)")
     parser.add_argument("--database-url", help="an existing hub instead (SQLite or PostgreSQL); needs --keys")
     parser.add_argument("--build-url", help="build the hub in this empty PostgreSQL database (key set in --keys)")
-    parser.add_argument("--keys", help="the key set directory of the hub given by --database-url")
+    parser.add_argument("--keys", help="the key set directory of the hub given by --database-url or --build-url")
     parser.add_argument("--people", help="its population (people.csv of aim fixtures generate), to search for")
     parser.add_argument(
         "--user-class", choices=["fast", "http"], default="fast", help="Locust's FastHttpUser or HttpUser"

@@ -219,10 +219,7 @@ def load(url: str, population: list[RawIdentity], records: int, seed: int) -> tu
         ("search_keys", "key, record_pk", key_rows()),
         ("search_tokens", "record_pk, tokens", ((i + 1, packed[persons_l[i]]) for i in range(records))),
     ]
-    if hub.database.backend == "postgresql":
-        _copy_postgres(hub, tables, mark)
-    else:
-        _insert_sqlite(hub, tables, mark)
+    _bulk_load(hub, tables, mark)
     with hub.database.write() as conn:
         conn.execute(insert(search_cursor).values(name="search", last_seq=0, blocking=signature(rules), updated_at=NOW))
     hub.close()
@@ -236,44 +233,33 @@ _LATE_INDEXES = (
 )
 
 
-def _insert_sqlite(hub: Hub, tables: Tables, mark: float) -> None:
+def _bulk_load(hub: Hub, tables: Tables, mark: float) -> None:
+    """Each table's rows in one statement (SQLite: executemany; PostgreSQL: COPY), the big indexes built after; on
+    PostgreSQL the tables' id sequences are then moved past the ids given."""
+    postgres = hub.database.backend == "postgresql"
     raw_conn = hub.database.engine.raw_connection()
     try:
         cursor = raw_conn.cursor()
-        cursor.execute("PRAGMA synchronous = OFF")
+        if not postgres:
+            cursor.execute("PRAGMA synchronous = OFF")
         for name, _ in _LATE_INDEXES:
             cursor.execute(f"DROP INDEX {name}")
         for table, columns, data in tables:
-            marks = ", ".join("?" for _ in columns.split(","))
-            cursor.execute("BEGIN")
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", data)
-            cursor.execute("COMMIT")
+            if postgres:
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in data:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" for _ in columns.split(","))
+                cursor.execute("BEGIN")
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", data)
+                cursor.execute("COMMIT")
             print(f"loaded {table} at {time.perf_counter() - mark:.0f} s", flush=True)
         for name, on in _LATE_INDEXES:
             cursor.execute(f"CREATE INDEX {name} ON {on}")
-        cursor.execute("ANALYZE")
-        raw_conn.commit()
-    finally:
-        raw_conn.close()
-
-
-def _copy_postgres(hub: Hub, tables: Tables, mark: float) -> None:
-    """The same rows by COPY; the tables' id sequences then moved past the ids given."""
-    raw_conn = hub.database.engine.raw_connection()
-    try:
-        cursor = raw_conn.cursor()
-        for name, _ in _LATE_INDEXES:
-            cursor.execute(f"DROP INDEX {name}")
-        for table, columns, data in tables:
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in data:
-                    copy.write_row(row)
-            print(f"loaded {table} at {time.perf_counter() - mark:.0f} s", flush=True)
-        for name, on in _LATE_INDEXES:
-            cursor.execute(f"CREATE INDEX {name} ON {on}")
-        for table in ("persons", "records", "links"):
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'pk'), (SELECT max(pk) FROM {table}))")
-        raw_conn.commit()
+        if postgres:
+            for table in ("persons", "records", "links"):
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'pk'), (SELECT max(pk) FROM {table}))")
         cursor.execute("ANALYZE")
         raw_conn.commit()
     finally:

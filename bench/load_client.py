@@ -95,8 +95,7 @@ def _users(cfg: dict[str, Any], run: str, started: dict[str, float]) -> list[typ
 
     class Paced(base):  # type: ignore[valid-type,misc]
         """A user sending one request a period at fixed times: ``offset`` of a period after the phase starts, then
-        every ``period`` seconds (at once if the answer came later, and paced from then). Locust's
-        constant_throughput paces from when a user was created, so users created together send together."""
+        every ``period`` seconds (at once if the answer came later, and paced from then)."""
 
         abstract = True
         network_timeout = connection_timeout = PORTAL_TIMEOUT_S

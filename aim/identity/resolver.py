@@ -2,7 +2,7 @@
 against every record already known, and keep person ids persistent.
 
 One run, in one write transaction (so a crash changes nothing and a re-run carries on from the same cursor); on a
-large hub, in parts of a few hundred changes, each its own transaction with its own cursor (see ``run``):
+large hub, in parts of ``PART_SIZE`` (100) changes, each its own transaction with its own cursor (see ``run``):
 
 1. the changes after the cursor; each touched record is detached from its person (ingest already removed the
    links of changed and deleted records; the open history row says where each was);
