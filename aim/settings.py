@@ -21,6 +21,8 @@ from aim.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///var/aim/hub.db"
 MIB = 1024 * 1024
 _RATE = re.compile(r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")
+# The storages of the `limits` library that several processes can share, and its in-process memory.
+_STORAGE = re.compile(r"^(memory://$|(redis|rediss|redis\+sentinel|redis\+cluster|memcached|mongodb)://\S+$)")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Settings:
     rate_limit: str = "1200/minute"  # requests per caller, any endpoint; empty: no limit
     search_rate_limit: str = "30/minute"  # searches per staff user; empty: no limit
     request_threads: int = 8  # requests worked on at once by the hub's threads (the rest wait their turn)
+    hub_workers: int = 1  # processes 'aim hub serve' runs the API in (several need a shared rate-limit storage)
+    rate_limit_storage: str = "memory://"  # where the rate limits count: memory:// (one process) or redis://HOST:PORT
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -131,6 +135,19 @@ def _serving_problems(s: Settings) -> list[str]:
         problems.append("AIM_HUB_PORT must be a TCP port, 1-65535")
     if not 1 <= s.request_threads <= 200:
         problems.append("AIM_REQUEST_THREADS must be between 1 and 200")
+    if not 1 <= s.hub_workers <= 64:
+        problems.append("AIM_HUB_WORKERS must be between 1 and 64")
+    if not _STORAGE.match(s.rate_limit_storage):
+        problems.append(
+            "AIM_RATE_LIMIT_STORAGE must be memory:// or a shared storage URL such as redis://HOST:6379 "
+            "(redis, rediss, memcached or mongodb)"
+        )
+    elif s.hub_workers > 1 and s.rate_limit_storage.startswith("memory:") and (s.rate_limit or s.search_rate_limit):
+        problems.append(
+            f"{s.hub_workers} workers (AIM_HUB_WORKERS or --workers) with AIM_RATE_LIMIT_STORAGE=memory:// would let "
+            "each worker count requests on its own (the limits would be multiplied): set AIM_RATE_LIMIT_STORAGE to a "
+            "shared storage (redis://HOST:6379), or run one worker"
+        )
     return problems
 
 

@@ -57,7 +57,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from aim.agent.push import HubClient, RetryPolicy, push_feed
-from aim.audit.signing import create_signing_key
+from aim.audit.signing import ensure_signing_key
 from aim.bootstrap import Hub, bootstrap
 from aim.errors import NotFoundError
 from aim.feed import Row, write_feed
@@ -99,15 +99,27 @@ class Options:
     people: str | None = None  # an existing hub's people.csv (aim fixtures generate) to search for
     user_class: str = "fast"
     workdir: Path | None = None  # scratch files (a temporary folder, removed at the end, unless given)
+    workers: int = 1  # uvicorn worker processes (aim hub serve --workers)
 
 
 # The load generator (runs in its own process: importing locust monkey-patches the process for gevent)
 
 
 def _cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) used so far by process ``pid``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) used so far by process ``pid`` and the processes it started (uvicorn's workers)."""
+    stats: dict[int, list[str]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    tree, grew = {pid}, True
+    while grew:
+        more = {p for p, fields in stats.items() if int(fields[1]) in tree} - tree
+        tree |= more
+        grew = bool(more)
+    ticks = sum(int(stats[p][11]) + int(stats[p][12]) for p in tree if p in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class CpuSampler(threading.Thread):
@@ -177,7 +189,7 @@ class Credentials:
 def credentials(url: str, options: Options, work: Path) -> Credentials:
     """Staff users (one per simulated officer) with tokens, and WMP's signing key and token for the feed."""
     audit_key = work / "audit.key"
-    create_signing_key(audit_key)
+    ensure_signing_key(audit_key)  # a --workdir used before keeps its key
     hub = bootstrap(Settings(database_url=url, audit_key_path=str(audit_key)), migrate_schema=True)
     try:
         officers = _staff(hub, "load.officer", "mash_officer", round(options.search_rate * options.every))
@@ -249,9 +261,9 @@ def nightly_feed(path: Path, population: list[RawIdentity], keys: FieldKeys, opt
     return len(rows)
 
 
-def start_hub(url: str, audit_key: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_hub(url: str, audit_key: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = bench_search.free_port()
-    server = bench_search.serve(url, audit_key, port)
+    server = bench_search.serve(url, audit_key, port, workers=workers)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -330,6 +342,10 @@ class LoadClient:
     ) -> None:
         self.folder, self.seconds = work / "client", options.seconds
         self.folder.mkdir(parents=True, exist_ok=True)
+        for label in PHASES:  # a --workdir used before: its signals and figures are not this run's
+            self.go(label).unlink(missing_ok=True)
+            self.out(label).unlink(missing_ok=True)
+        (self.folder / "ready").unlink(missing_ok=True)
         config = {
             "host": base,
             "seconds": options.seconds,
@@ -435,7 +451,7 @@ def _run(options: Options, work: Path) -> dict[str, Any]:
     held = hub_counts(url, creds)
     print(f"hub: {held}; {len(creds.officers)} officers, {len(creds.leads)} leads; {feed_rows:,} feed rows", flush=True)
     mark = time.perf_counter()
-    server, base = start_hub(url, creds.audit_key)
+    server, base = start_hub(url, creds.audit_key, options.workers)
     print(f"hub answering at {base} after {time.perf_counter() - mark:.1f} s", flush=True)
     sampler = CpuSampler(server.pid)
     sampler.start()
@@ -472,6 +488,7 @@ def _run(options: Options, work: Path) -> dict[str, Any]:
         "before": held,
         "after": hub_counts(url, creds),
         "user_class": "FastHttpUser" if options.user_class == "fast" else "HttpUser",
+        "workers": options.workers,
         "officers": len(creds.officers),
         "leads": len(creds.leads),
         "quiet": quiet,
@@ -538,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feed-rows", type=int, default=defaults.feed_rows)
     parser.add_argument("--batch-rows", type=int, default=defaults.batch_rows)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--workers", type=int, default=defaults.workers, help="uvicorn worker processes of the hub")
     parser.add_argument("--sqlite", default=defaults.sqlite, help="where the hub is built (its key set in PATH.keys)")
     parser.add_argument("--database-url", help="an existing hub instead (SQLite or PostgreSQL); needs --keys")
     parser.add_argument("--build-url", help="build the hub in this empty PostgreSQL database (key set in --keys)")

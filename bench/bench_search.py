@@ -289,7 +289,7 @@ def queries(population: list[RawIdentity], count: int, seed: int) -> list[tuple[
     return out
 
 
-def serve(url: str, key: Path, port: int) -> subprocess.Popen[bytes]:
+def serve(url: str, key: Path, port: int, *, workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "AIM_DATABASE_URL": url, "AIM_POLICY_PATH": str(POLICY), "AIM_AUDIT_KEY_PATH": str(key)}
     # One bench user sends every search: the per-user search limit (30 a minute by default) would refuse them.
     env |= {"AIM_SEARCH_RATE_LIMIT": "", "AIM_RATE_LIMIT": ""}
@@ -303,6 +303,8 @@ def serve(url: str, key: Path, port: int) -> subprocess.Popen[bytes]:
         str(port),
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
     return subprocess.Popen(command, env=env, cwd=ROOT)
 

@@ -94,7 +94,7 @@ def section(r: dict[str, Any], command: str, before: str, after: str) -> str:
         f"`{command}` on {date.today().isoformat()}: {bench_search.machine()}. Load average before {before}, after {after}"
         + (" — the machine was busy: **provisional**." if busy else "."),
         f"A {DATABASES.get(r['database'], r['database'])} hub holding {hub['records']:,} records of {hub['persons']:,} persons and {hub['alerts']:,} alerts{built};",
-        f"uvicorn in a subprocess (one process, the hub's rate limits off). Locust ({r['user_class']}, each user at fixed times) in",
+        f"uvicorn in a subprocess ({_processes(r.get('workers', 1))}, the hub's rate limits off). Locust ({r['user_class']}, each user at fixed times) in",
         f"a process of its own on the same 2 cores: {r['officers']} MASH officers each searching every {r['officers'] / quiet[SEARCH]['asked']:.0f} s",
         "(an encoded query as the portal sends it, a purpose and a case reference) and "
         f"{r['leads']} safeguarding leads opening the alert list",
@@ -127,7 +127,7 @@ def section(r: dict[str, Any], command: str, before: str, after: str) -> str:
         f"p99 during ingest ÷ quiet p99: {ratios}{_capped(during)}. Audit: {r['audited']:,} entries for {r['searches']:,} searches sent; "
         f"{r['answered_unaudited']} searches answered 2xx without an audit entry.",
         f"Against the goal: {verdict(r)}.",
-        "CPU is a share of one core over the window (client: the Locust process; hub: the uvicorn process); the hub's CPU",
+        "CPU is a share of one core over the window (client: the Locust process; hub: the uvicorn processes); the hub's CPU",
         "a request is its CPU over the window divided by the requests answered in it.",
         end,
     ]
@@ -144,3 +144,7 @@ def _capped(f: dict[str, Any]) -> str:
 def write_section(text: str, path: Path, database: str) -> None:
     """Replace this benchmark's section for ``database`` in ``path``, or append it; others are kept."""
     replace_section(path, text, *markers(database))
+
+
+def _processes(workers: int) -> str:
+    return "one process" if workers == 1 else f"{workers} worker processes, as `aim hub serve --workers {workers}`"

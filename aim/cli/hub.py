@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import date
@@ -74,17 +75,30 @@ def init_db(ctx: click.Context) -> None:
 @click.option("--host", help="Interface to listen on [default: AIM_HUB_HOST or 127.0.0.1].")
 @click.option("--port", type=int, help="Port to listen on [default: AIM_HUB_PORT or 8700].")
 @click.option("--no-scheduler", is_flag=True, help="Do not run the nightly jobs in this process (another hub does).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Processes answering requests [default: AIM_HUB_WORKERS or 1]; more than one needs AIM_RATE_LIMIT_STORAGE.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: bool) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: bool, workers: int | None) -> None:
     """Run the hub's API under uvicorn (migrating the database first), with the nightly jobs in the same process:
     linking 01:00, rules 01:30, retention purge 02:30 (local time), one run of each at a time.
+
+    With several workers, uvicorn runs the API in that many processes (restarting any that dies) and the nightly jobs
+    stay in this one. The workers count requests against the rate limits in a shared storage
+    (AIM_RATE_LIMIT_STORAGE=redis://HOST:6379) and, on SQLite, take turns to write through lock files beside the
+    database.
 
     \b
     Example:
       aim hub serve --host 127.0.0.1 --port 8700
+      AIM_RATE_LIMIT_STORAGE=redis://127.0.0.1:6379 aim hub serve --workers 2
     """
     built = open_hub(ctx, migrate_schema=True)
     settings = built.settings
+    if workers is not None:
+        settings = dataclasses.replace(settings, hub_workers=workers)  # checked again: ConfigError if it cannot be
     # The app is named by import string (aim does not import the api layer); it reads these settings back.
     os.environ.update({env_name(k): str(v) for k, v in settings.to_dict().items()})
     scheduler = None if no_scheduler else nightly_scheduler(built)
@@ -92,7 +106,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_scheduler: 
         scheduler.start()
         click.echo("nightly jobs: " + ", ".join(f"{job.id} at {job.next_run_time}" for job in scheduler.get_jobs()))
     try:
-        uvicorn.run(APP_FACTORY, factory=True, host=host or settings.hub_host, port=port or settings.hub_port)
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host or settings.hub_host,
+            port=port or settings.hub_port,
+            workers=settings.hub_workers,
+        )
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

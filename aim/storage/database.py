@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import TimeoutError as StorageTimeoutError
 
 from aim.storage.engine import WRITE_OPTION
-from aim.storage.gate import WriteGate
+from aim.storage.gate import FileTurn, WriteGate
+
+# Beside a SQLite database, the files whose locks the hub's processes take turns on to write (aim.storage.gate).
+TURN_SUFFIX, QUEUE_SUFFIX = "-write.lock", "-write.queue"
 
 
 class Database:
@@ -21,8 +25,12 @@ class Database:
         """``write_wait_s``: how long a write transaction waits for its turn on SQLite (the busy timeout)."""
         self.engine = engine
         self.write_wait_s = write_wait_s
-        # SQLite: this process's writers take turns in the order they asked (see aim.storage.gate).
-        self._gate = WriteGate() if engine.dialect.name == "sqlite" else None
+        # SQLite: writers take turns in the order they asked, in this process and with the hub's other processes
+        # (see aim.storage.gate).
+        self._gate: WriteGate | None = None
+        if engine.dialect.name == "sqlite" and engine.url.database:
+            path = engine.url.database
+            self._gate = WriteGate(FileTurn(Path(path + TURN_SUFFIX), Path(path + QUEUE_SUFFIX)))
 
     @property
     def backend(self) -> str:
@@ -74,3 +82,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._gate is not None:
+            self._gate.close()

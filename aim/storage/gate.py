@@ -1,22 +1,116 @@
-"""A first-come, first-served lock for the hub's write transactions on SQLite.
+"""First-come, first-served turns for the hub's write transactions on SQLite, within a process and across processes.
 
 SQLite lets one writer in at a time, and a writer that finds the database locked sleeps and tries again (the busy
-timeout). A long job that commits in parts (identity resolution on a large hub) takes the lock again a moment after
-giving it up, before any sleeping writer wakes, so a search's audit entry could wait for the whole job. Within one
-hub process every write transaction first takes a turn here, in the order asked: a writer waits for the writers
-ahead of it, never for a job's later parts. Writers in other processes (the CLI) still meet SQLite's busy timeout.
+timeout: sleeps of 1 ms growing to 100 ms). A long job that commits in parts (identity resolution on a large hub)
+takes the lock again a moment after giving it up, before any sleeping writer wakes, so a search's audit entry could
+wait for the whole job; and a thread asleep in the busy handler keeps every writer of its process waiting behind it.
+
+* Within one process every write transaction first takes a turn at a :class:`WriteGate`, in the order asked: a
+  writer waits for the writers ahead of it, never for a job's later parts.
+* Across processes (several ``aim hub serve`` workers, the CLI) the gate's holder then takes a :class:`FileTurn`:
+  advisory locks (``flock``) on files beside the database, which the kernel hands on the moment they are released,
+  instead of SQLite's sleep-and-retry. Each process gives the turn back between its writers, and one that wants it
+  again queues behind the process already waiting.
+
+Neither replaces SQLite's own lock, which still guarantees one writer at a time: the turns only decide who asks next,
+so a process that does not take them (an older CLI) is still served, after SQLite's busy timeout.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections import deque
+from pathlib import Path
+
+
+class FileTurn:
+    """Turns across processes: exclusive ``flock`` locks on two files beside the database, with a timeout.
+
+    The *turn* file's lock is the turn itself. Before waiting for it a process takes the *queue* file's lock, and
+    gives it back once it has the turn: a process that has just given the turn back and wants it again must first
+    get through the queue, where the process already waiting for the turn holds the lock, so it cannot take the
+    turn back before that one (the kernel alone would let whichever process asks first after a release win).
+
+    One thread of the process asks at a time (the :class:`WriteGate`'s holder). ``flock`` has no timeout, so a turn
+    that is not free at once is waited for by a helper thread while the asking thread waits at most ``timeout`` for
+    it. A helper whose asker gave up gives the turn back when it gets it, unless the next asker has come to wait for
+    it in the meantime. The kernel drops the locks of a process that dies, so a killed worker never leaves them.
+    """
+
+    def __init__(self, turn: Path, queue: Path) -> None:
+        self._turn = os.open(turn, os.O_RDWR | os.O_CREAT, 0o600)
+        self._queue = os.open(queue, os.O_RDWR | os.O_CREAT, 0o600)
+        self._state = threading.Lock()
+        self._pending: threading.Event | None = None  # set by the helper thread once it holds the turn
+        self._wanted = False  # an asker waits for the pending helper's turn
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for the turn; False if other processes kept it that long."""
+        with self._state:
+            if self._pending is None:
+                queued = _try_flock(self._queue)
+                if queued and _try_flock(self._turn):
+                    fcntl.flock(self._queue, fcntl.LOCK_UN)
+                    return True
+                self._pending = threading.Event()
+                helper = threading.Thread(
+                    target=self._wait, args=(self._pending, queued), name="aim-write-turn", daemon=True
+                )
+                helper.start()
+            self._wanted = True
+            pending = self._pending
+        if pending.wait(timeout):
+            return True
+        with self._state:
+            if pending.is_set():  # handed over between the timeout and here
+                return True
+            self._wanted = False
+            return False
+
+    def _wait(self, pending: threading.Event, queued: bool) -> None:
+        if not queued:
+            fcntl.flock(self._queue, fcntl.LOCK_EX)
+        fcntl.flock(self._turn, fcntl.LOCK_EX)
+        fcntl.flock(self._queue, fcntl.LOCK_UN)
+        with self._state:
+            self._pending = None
+            if self._wanted:
+                self._wanted = False
+                pending.set()
+                return
+            fcntl.flock(self._turn, fcntl.LOCK_UN)  # the asker gave up and nobody took its place
+
+    def release(self) -> None:
+        fcntl.flock(self._turn, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        with self._state:
+            for fd in (self._turn, self._queue):
+                if fd >= 0:
+                    os.close(fd)  # drops its lock too, if held
+            self._turn = self._queue = -1
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 class WriteGate:
-    """A fair (FIFO), re-entrant lock: ``acquire`` hands the lock to waiters in the order they asked."""
+    """A fair (FIFO), re-entrant lock: ``acquire`` hands the lock to waiters in the order they asked.
 
-    def __init__(self) -> None:
+    With ``across``, the outermost ``acquire`` also takes that :class:`FileTurn` (within the same timeout), and the
+    last ``release`` gives it back before the next waiter of this process is let in.
+    """
+
+    def __init__(self, across: FileTurn | None = None) -> None:
+        self._across = across
         self._mutex = threading.Lock()
         self._waiting: deque[tuple[int, threading.Event]] = deque()
         self._owner: int | None = None
@@ -24,23 +118,32 @@ class WriteGate:
 
     def acquire(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds for this thread's turn; False if it did not come."""
+        deadline = time.monotonic() + timeout
         me = threading.get_ident()
         with self._mutex:
             if self._owner == me:
                 self._depth += 1
                 return True
-            if self._owner is None and not self._waiting:
+            free = self._owner is None and not self._waiting
+            if free:
                 self._owner, self._depth = me, 1
-                return True
-            turn = threading.Event()
-            self._waiting.append((me, turn))
-        if turn.wait(timeout):
+            else:
+                turn = threading.Event()
+                self._waiting.append((me, turn))
+        if free or turn.wait(timeout):
+            return self._take_across(deadline)
+        with self._mutex:
+            handed = turn.is_set()  # handed over between the timeout and here
+            if not handed:
+                self._waiting.remove((me, turn))
+        return handed and self._take_across(deadline)
+
+    def _take_across(self, deadline: float) -> bool:
+        if self._across is None or self._across.acquire(max(0.0, deadline - time.monotonic())):
             return True
         with self._mutex:
-            if turn.is_set():  # handed over between the timeout and here
-                return True
-            self._waiting.remove((me, turn))
-            return False
+            self._hand_over()
+        return False
 
     def release(self) -> None:
         """Give the lock to the writer that has waited longest (or free it)."""
@@ -50,9 +153,18 @@ class WriteGate:
             self._depth -= 1
             if self._depth:
                 return
-            if self._waiting:
-                self._owner, turn = self._waiting.popleft()
-                self._depth = 1
-                turn.set()
-            else:
-                self._owner = None
+            if self._across is not None:
+                self._across.release()
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._waiting:
+            self._owner, turn = self._waiting.popleft()
+            self._depth = 1
+            turn.set()
+        else:
+            self._owner, self._depth = None, 0
+
+    def close(self) -> None:
+        if self._across is not None:
+            self._across.close()

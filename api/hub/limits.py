@@ -7,11 +7,12 @@ One pure ASGI middleware, :class:`RequestLimits`, in front of every hub endpoint
   counted as it arrives and refused as soon as it passes the limit, so an oversized body is never held in memory.
 * **Rates.** Each caller (its bearer token, hashed; without one, its address) has ``AIM_RATE_LIMIT`` requests of any
   kind, and a staff user has ``AIM_SEARCH_RATE_LIMIT`` searches (``POST /v1/search``). The counting is the ``limits``
-  library's moving window over in-process memory storage (one hub process; a shared storage such as Redis is one
-  setting of that library away when the hub runs several workers).
+  library's moving window over ``AIM_RATE_LIMIT_STORAGE``: in-process memory for one hub process, a storage the
+  processes share (Redis) when ``aim hub serve --workers`` runs several.
 * **A search flood is reported to the DPO.** The first refused search of a window writes one ``search_throttled``
   audit entry (outcome *denied*, the user and their role, the limit in the reason), so the DPO's audit search and the
-  transparency report's refusals count it without one entry per refused request filling the log.
+  transparency report's refusals count it without one entry per refused request filling the log. Which refusal is
+  the first is counted in the same storage, so several workers still write one entry.
 
 Refusals are rendered like every other error: ``{"error": "too_large" | "rate_limited", "detail", "problems"}``, and a
 429 carries ``Retry-After`` in seconds.
@@ -26,16 +27,20 @@ import time
 from typing import Any
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
+from limits.errors import ConfigurationError, StorageError
+from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aim.bootstrap import Hub
+from aim.errors import ConfigError
 from governance import AuditEvent, Outcome
 
 SEARCH_PATH = "/v1/search"
+# Options for a shared storage's client (redis-py): give up on an unreachable storage within a second.
+_TIMEOUTS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
 FEED_PREFIX = "/v1/feeds"
 THROTTLE_ACTION = "search_throttled"
 
@@ -68,23 +73,39 @@ class RequestLimits:
         settings = hub.settings
         self.max_body = settings.max_body_bytes
         self.max_json_body = settings.max_json_body_bytes
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        shared = not settings.rate_limit_storage.startswith("memory:")
+        try:  # a shared storage that does not answer within a second fails the request (503), never hangs it
+            storage = storage_from_string(
+                settings.rate_limit_storage, wrap_exceptions=True, **(_TIMEOUTS if shared else {})
+            )
+        except ConfigurationError as exc:  # e.g. redis:// without the redis package
+            raise ConfigError(f"AIM_RATE_LIMIT_STORAGE={settings.rate_limit_storage}: {exc}") from exc
+        self.limiter = MovingWindowRateLimiter(storage)
         self.any_limit = parse(settings.rate_limit) if settings.rate_limit else None
         self.search_limit = parse(settings.search_rate_limit) if settings.search_rate_limit else None
-        self._reported_until: dict[str, float] = {}
+        # One flood report per caller per window of the search limit.
+        self.report_limit = type(self.search_limit)(1, self.search_limit.multiples) if self.search_limit else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         key = caller_key(scope)
-        if self.any_limit is not None and not self.limiter.hit(self.any_limit, "any", key):
-            await self._too_many(send, self.any_limit, key, "requests")
-            return
-        is_search = scope["method"] == "POST" and scope["path"] == SEARCH_PATH
-        if is_search and self.search_limit is not None and not self.limiter.hit(self.search_limit, "search", key):
-            await self._report_flood(scope, key, self.search_limit)
-            await self._too_many(send, self.search_limit, key, "searches")
+        try:
+            if self.any_limit is not None and not self.limiter.hit(self.any_limit, "any", key):
+                await self._too_many(send, self.any_limit, key, "requests")
+                return
+            is_search = scope["method"] == "POST" and scope["path"] == SEARCH_PATH
+            if is_search and self.search_limit is not None and not self.limiter.hit(self.search_limit, "search", key):
+                await self._report_flood(scope, key, self.search_limit)
+                await self._too_many(send, self.search_limit, key, "searches")
+                return
+        except StorageError as exc:  # the shared storage is down: no request goes uncounted
+            detail = (
+                f"the hub cannot count requests against its rate limits (AIM_RATE_LIMIT_STORAGE did not answer: "
+                f"{type(exc.storage_error).__name__}); retry shortly"
+            )
+            await _refuse(send, 503, "unavailable", detail, headers=[(b"retry-after", b"5")])
             return
         limit = self.max_body if scope["path"].startswith(FEED_PREFIX) else self.max_json_body
         declared = Headers(scope=scope).get("content-length")
@@ -125,12 +146,8 @@ class RequestLimits:
 
     async def _report_flood(self, scope: Scope, key: str, limit: RateLimitItem) -> None:
         """One ``search_throttled`` audit entry per caller per window, for the DPO."""
-        now = time.time()
-        if self._reported_until.get(key, 0.0) > now:
-            return
-        stats = self.limiter.get_window_stats(limit, "search", key)
-        self._reported_until[key] = stats.reset_time
-        await run_in_threadpool(self._write_flood_entry, _bearer(scope), limit)
+        if self.report_limit is not None and self.limiter.hit(self.report_limit, "reported", key):
+            await run_in_threadpool(self._write_flood_entry, _bearer(scope), limit)
 
     def _write_flood_entry(self, token: str | None, limit: RateLimitItem) -> None:
         access = self.hub.access

@@ -26,7 +26,14 @@ from tests.asgi import TestClient
 from tests.identity_factories import KEYS
 
 RELIABILITY = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
-LIMIT_SETTINGS = ["max_json_body_bytes", "rate_limit", "search_rate_limit", "request_threads"]
+LIMIT_SETTINGS = [
+    "max_json_body_bytes",
+    "rate_limit",
+    "search_rate_limit",
+    "request_threads",
+    "hub_workers",
+    "rate_limit_storage",
+]
 
 
 def _hub(database_url: str, tmp_path: Path, **limits: object) -> Hub:
@@ -136,11 +143,36 @@ def test_a_search_flood_is_throttled_and_reported_once_to_the_dpo(limited: tuple
         pytest.param("search_rate_limit", "5/fortnight", id="unknown period"),
         pytest.param("max_json_body_bytes", 10, id="JSON limit too small"),
         pytest.param("request_threads", 0, id="no thread to answer with"),
+        pytest.param("hub_workers", 0, id="no worker"),
+        pytest.param("rate_limit_storage", "sqlite:///limits.db", id="a storage the limits library does not have"),
+        pytest.param("rate_limit_storage", "redis://", id="a shared storage without its address"),
     ],
 )
 def test_invalid_limit_settings_are_refused_naming_the_variable(setting: str, value: object) -> None:
     with pytest.raises(ConfigError, match=env_name(setting)):
         Settings.from_dict({setting: value})
+
+
+def test_several_workers_need_a_shared_storage_for_the_rate_limits() -> None:
+    with pytest.raises(ConfigError, match=r"AIM_RATE_LIMIT_STORAGE=memory:// would let each worker count"):
+        Settings.from_dict({"hub_workers": 2})
+    assert Settings.from_dict({"hub_workers": 2, "rate_limit_storage": "redis://127.0.0.1:6379"}).hub_workers == 2
+    # Without rate limits there is nothing to share.
+    assert Settings.from_dict({"hub_workers": 2, "rate_limit": "", "search_rate_limit": ""}).hub_workers == 2
+
+
+def test_an_unreachable_rate_limit_storage_is_answered_503_not_an_error(database_url: str, tmp_path: Path) -> None:
+    # Nothing listens on port 9 of loopback: the storage cannot be reached, and no request goes uncounted.
+    hub = _hub(database_url, tmp_path, rate_limit_storage="redis://127.0.0.1:9")
+    try:
+        with TestClient(create_app(hub=hub), raise_server_exceptions=False) as client:
+            response = client.get("/v1/health")
+    finally:
+        hub.close()
+    assert response.status_code == 503
+    assert response.json()["error"] == "unavailable"
+    assert "AIM_RATE_LIMIT_STORAGE did not answer" in response.json()["detail"]
+    assert response.headers["retry-after"] == "5"
 
 
 def test_empty_rates_switch_the_rate_limits_off() -> None:

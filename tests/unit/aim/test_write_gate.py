@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as StorageTimeoutError
 
 from aim.storage.database import Database
 from aim.storage.engine import make_engine
-from aim.storage.gate import WriteGate
+from aim.storage.gate import FileTurn, WriteGate
 
 
 def _queue_up(gate: WriteGate, names: list[str], done: list[str], hold: float = 0.0) -> list[threading.Thread]:
@@ -165,3 +167,148 @@ def test_sqlite_writes_wait_their_turn_and_a_long_wait_is_a_storage_timeout(tmp_
 def test_postgresql_writes_take_no_turn() -> None:
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert Database(engine)._gate is None
+
+
+# Across processes: a second process takes the same turn files (as a second `aim hub serve` worker would).
+_OTHER_PROCESS = """
+import sys, time
+from pathlib import Path
+from aim.storage.gate import FileTurn
+
+turn = FileTurn(Path(sys.argv[1]), Path(sys.argv[2]))
+for line in sys.stdin:
+    command, _, arg = line.split()[0], None, line.split()[1:]
+    if command == "take":
+        print("took" if turn.acquire(float(arg[0])) else "refused", flush=True)
+    elif command == "give":
+        turn.release()
+        print("gave", flush=True)
+    elif command == "parts":  # a job committing in parts: take, note the part, hold, give back, at once again
+        with open(arg[0], "a") as log:
+            for part in range(int(arg[1])):
+                assert turn.acquire(10)
+                log.write(f"{part}\\n")
+                log.flush()
+                time.sleep(0.02)
+                turn.release()
+        print("done", flush=True)
+"""
+
+
+class _OtherProcess:
+    def __init__(self, tmp_path: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _OTHER_PROCESS, *_turn_files(tmp_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parents[3],
+        )
+
+    def ask(self, command: str) -> str:
+        self.send(command)
+        return self.answer()
+
+    def send(self, command: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def answer(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().strip()
+
+    def close(self) -> None:
+        with self.process:  # closes the pipes and waits
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+
+
+def _turn_files(tmp_path: Path) -> tuple[str, str]:
+    return str(tmp_path / "hub.db-write.lock"), str(tmp_path / "hub.db-write.queue")
+
+
+def _file_turn(tmp_path: Path) -> FileTurn:
+    turn, queue = _turn_files(tmp_path)
+    return FileTurn(Path(turn), Path(queue))
+
+
+def test_a_turn_held_by_another_process_is_waited_for_until_given_back(tmp_path: Path) -> None:
+    other, turn = _OtherProcess(tmp_path), _file_turn(tmp_path)
+    try:
+        assert other.ask("take 1") == "took"
+        assert not turn.acquire(0.1)
+        assert other.ask("give") == "gave"
+        assert turn.acquire(5)
+        assert other.ask("take 0.1") == "refused"
+        turn.release()
+        assert other.ask("take 5") == "took"
+    finally:
+        other.close()
+        turn.close()
+
+
+def test_an_asker_that_gave_up_leaves_the_turn_free_once_its_helper_gets_it(tmp_path: Path) -> None:
+    other, turn = _OtherProcess(tmp_path), _file_turn(tmp_path)
+    try:
+        assert other.ask("take 1") == "took"
+        assert not turn.acquire(0.05)  # its helper thread still waits for the turn
+        assert other.ask("give") == "gave"
+        assert other.ask("take 5") == "took"  # the helper got it, found nobody waiting, and gave it back
+        assert other.ask("give") == "gave"
+    finally:
+        other.close()
+        turn.close()
+
+
+def test_a_second_asker_takes_over_the_wait_of_one_that_gave_up(tmp_path: Path) -> None:
+    other, turn = _OtherProcess(tmp_path), _file_turn(tmp_path)
+    try:
+        assert other.ask("take 1") == "took"
+        assert not turn.acquire(0.05)
+        other.send("give")
+        assert turn.acquire(5)
+        assert other.answer() == "gave"
+        assert other.ask("take 0.1") == "refused"
+        turn.release()
+    finally:
+        other.close()
+        turn.close()
+
+
+def test_a_job_in_parts_in_another_process_lets_a_waiting_writer_in_after_its_current_part(tmp_path: Path) -> None:
+    # Without the queue, the job often takes the turn back a moment after a part, before this process wakes up.
+    other, turn, log = _OtherProcess(tmp_path), _file_turn(tmp_path), tmp_path / "parts.log"
+    try:
+        other.send(f"parts {log} 100")
+        waits = []
+        for _ in range(5):
+            before = len(log.read_text().split()) if log.exists() else 0
+            _wait_until(lambda before=before: log.exists() and len(log.read_text().split()) > before + 1)
+            before = len(log.read_text().split())
+            assert turn.acquire(10)
+            waits.append(len(log.read_text().split()) - before)
+            turn.release()
+        assert other.answer() == "done"
+        assert max(waits) <= 1, f"parts the job ran while this process waited for the turn: {waits}"
+        assert len(log.read_text().split()) == 100
+    finally:
+        other.close()
+        turn.close()
+
+
+def test_sqlite_databases_take_turns_across_processes_on_files_beside_them(tmp_path: Path) -> None:
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'hub.db'}"), write_wait_s=0.2)
+    other = _OtherProcess(tmp_path)
+    try:
+        assert other.ask("take 1") == "took"
+        refused = _raised_in_thread(lambda: database.write().__enter__())
+        assert isinstance(refused, StorageTimeoutError)
+        assert other.ask("give") == "gave"
+        with database.write() as conn:
+            conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        assert other.ask("take 0.5") == "took"  # the write gave the turn back
+        assert other.ask("give") == "gave"
+    finally:
+        other.close()
+        database.dispose()
