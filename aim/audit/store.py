@@ -3,12 +3,18 @@
 Appends are serialised: on PostgreSQL by a transaction-scoped advisory lock taken before the head is read; on SQLite
 by the write transaction itself (``BEGIN IMMEDIATE`` holds the database's one write lock). The primary key on
 ``sequence`` is the last line of defence: a second entry with the same sequence number cannot be stored.
+
+The hub's sink commits in groups: requests that finish while an append is being written queue their entries, and
+the next of them writes the whole queue in one transaction (one turn at the write lock, one flush of the log),
+instead of one transaction each waiting behind the others. Every caller still returns only once its own entry is
+committed, so no answer leaves the hub before its audit entry is durable.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,10 +46,19 @@ def head(conn: Connection) -> ChainHead:
 
 def append_in(conn: Connection, event: AuditEvent) -> AuditEntry:
     """Append ``event`` inside the caller's write transaction (so it commits or rolls back with the action)."""
+    return append_all_in(conn, [event])[0]
+
+
+def append_all_in(conn: Connection, events: Sequence[AuditEvent]) -> list[AuditEntry]:
+    """Append ``events``, in order, inside the caller's write transaction: the head read once, one insert."""
     lock_chain(conn)
-    entry = chain_next(head(conn), event)
-    conn.execute(insert(audit_log).values(**entry_to_row(entry)))
-    return entry
+    entries, last = [], head(conn)
+    for event in events:
+        last_entry = chain_next(last, event)
+        entries.append(last_entry)
+        last = last_entry.head
+    conn.execute(insert(audit_log), [entry_to_row(entry) for entry in entries])
+    return entries
 
 
 def entry_to_row(entry: AuditEntry) -> dict[str, Any]:
@@ -63,14 +78,51 @@ def entry_from_row(row: Any) -> AuditEntry:
 
 
 @dataclass
-class DatabaseAuditSink:
-    """The hub's audit sink: each :meth:`append` is its own serialised write transaction."""
+class _Queued:
+    event: AuditEvent
+    done: bool = False
+    entry: AuditEntry | None = None
+    error: BaseException | None = None
 
-    database: Database
+
+class DatabaseAuditSink:
+    """The hub's audit sink: appends from threads that meet are committed together (see the module's note)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._queue: list[_Queued] = []
+        self._queue_lock = threading.Lock()
+        self._writer = threading.Lock()  # held by the thread writing a group
 
     def append(self, event: AuditEvent) -> AuditEntry:
-        with self.database.write() as conn:
-            return append_in(conn, event)
+        """Commit ``event`` as the chain's next entry; returns once it is committed.
+
+        Raises:
+            whatever the write transaction raised (e.g. a storage timeout): nothing of its group was stored.
+        """
+        mine = _Queued(event)
+        with self._queue_lock:
+            self._queue.append(mine)
+        with self._writer:
+            if not mine.done:  # no writer took it along while this thread waited: write the queue, with it
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._write(group)
+        if mine.error is not None:
+            raise mine.error
+        assert mine.entry is not None
+        return mine.entry
+
+    def _write(self, group: list[_Queued]) -> None:
+        try:
+            with self.database.write() as conn:
+                entries = append_all_in(conn, [queued.event for queued in group])
+        except Exception as exc:  # each caller raises it: nothing of the group was stored
+            for queued in group:
+                queued.error, queued.done = exc, True
+            return
+        for queued, entry in zip(group, entries, strict=True):
+            queued.entry, queued.done = entry, True
 
 
 def iter_entries(conn: Connection, query: Select[Any] | None = None) -> Iterator[AuditEntry]:

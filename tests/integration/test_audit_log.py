@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,10 +18,10 @@ from sqlalchemy import delete, insert, text, update
 from sqlalchemy.exc import DBAPIError
 
 from aim.audit.log import AuditFilter
-from aim.audit.store import DatabaseAuditSink, entry_to_row
+from aim.audit.store import DatabaseAuditSink, entry_to_row, lock_chain
 from aim.bootstrap import Hub
 from aim.storage.governance_tables import audit_log
-from governance import AuditEvent, Outcome, chain_next
+from governance import AuditEntry, AuditEvent, Outcome, chain_next
 from governance.audit import ChainHead
 from tests.api.staff import build_staff_hub
 from tests.factories import NOW
@@ -93,6 +94,95 @@ def test_concurrent_appends_never_fork_the_chain(log_hub: Hub) -> None:
     report = log_hub.audit_log.verify()
     assert report.ok, report.render()
     assert report.entries_checked == 200
+
+
+def _held_chain(hub: Hub) -> tuple[threading.Event, threading.Event, threading.Thread]:
+    """A thread holding a write transaction with the chain's lock until ``release`` is set."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with hub.database.write() as conn:
+            lock_chain(conn)
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(10)
+    return holding, release, holder
+
+
+def _counting_writes(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    writes: list[int] = []
+    real = hub.database.write
+
+    def counted() -> object:
+        writes.append(1)
+        return real()
+
+    monkeypatch.setattr(hub.database, "write", counted)
+    return writes
+
+
+def test_appends_that_meet_are_committed_together_each_caller_getting_its_own_entry(
+    log_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = DatabaseAuditSink(log_hub.database)
+    _, release, holder = _held_chain(log_hub)
+    writes = _counting_writes(log_hub, monkeypatch)
+    events = [event(random.Random(n), n) for n in range(12)]
+    got: dict[int, AuditEntry] = {}
+    threads = [threading.Thread(target=lambda n=n: got.update({n: sink.append(events[n])})) for n in range(12)]
+    threads[0].start()
+    deadline = time.monotonic() + 10
+    while not writes:  # the first append is in its transaction, waiting for the chain's lock
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    for thread in threads[1:]:
+        thread.start()
+    while len(sink._queue) < 11:  # the others queued behind it
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    release.set()
+    holder.join()
+    for thread in threads:
+        thread.join()
+    # The first append's transaction, then one for the eleven that queued meanwhile (one each before).
+    assert len(writes) == 2
+    assert sorted(entry.sequence for entry in got.values()) == list(range(1, 13))
+    assert all(got[n].event == events[n] for n in range(12)), "each caller gets its own entry back"
+    report = log_hub.audit_log.verify()
+    assert report.ok, report.render()
+    assert report.entries_checked == 12
+
+
+def test_a_group_that_cannot_be_written_fails_every_caller_in_it_and_stores_none(
+    log_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = DatabaseAuditSink(log_hub.database)
+    failure = RuntimeError("storage failed")
+    real = log_hub.database.write
+
+    def failing() -> object:
+        raise failure
+
+    monkeypatch.setattr(log_hub.database, "write", failing)
+    raised: list[BaseException] = []
+
+    def append(n: int) -> None:
+        try:
+            sink.append(event(random.Random(n), n))
+        except RuntimeError as exc:
+            raised.append(exc)
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert raised == [failure] * 6
+    monkeypatch.setattr(log_hub.database, "write", real)
+    assert sink.append(event(random.Random(7), 7)).sequence == 1, "nothing of the failed groups was stored"
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
