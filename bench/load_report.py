@@ -15,11 +15,13 @@ from bench.sections import replace_section
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 
 
-def markers(database: str) -> tuple[str, str]:
-    """The section's markers: SQLite's is the benchmark's first section; each other database has one of its own."""
-    return (
-        (START, END) if database == "sqlite" else (f"<!-- load-{database}:start -->", f"<!-- load-{database}:end -->")
-    )
+def markers(database: str, workers: int = 1) -> tuple[str, str]:
+    """The section's markers: SQLite's with one process is the benchmark's first section; each other database, and
+    each number of worker processes, has one of its own."""
+    if database == "sqlite" and workers == 1:
+        return START, END
+    name = database if workers == 1 else f"{database}-{workers}-workers"
+    return f"<!-- load-{name}:start -->", f"<!-- load-{name}:end -->"
 
 
 def _endpoint(f: dict[str, Any]) -> str:
@@ -85,8 +87,10 @@ def section(r: dict[str, Any], command: str, before: str, after: str) -> str:
     busy = max(float(x) for x in (before + ", " + after).split(", ")) >= 1.5
     hub = r["before"]
     built = f", bulk-loaded in {r['built_s']:.0f} s as the search benchmark's hub" if r["built_s"] else ""
-    start, end = markers(r["database"])
+    workers = r.get("workers", 1)
+    start, end = markers(r["database"], workers)
     on = "" if r["database"] == "sqlite" else f" on {DATABASES.get(r['database'], r['database'])}"
+    on += "" if workers == 1 else f", {workers} worker processes"
     lines = [
         start,
         f"## Load{on} (searches and the alert list at a fixed rate, quiet and during a nightly ingest)",
@@ -141,9 +145,10 @@ def _capped(f: dict[str, Any]) -> str:
     return f" (understated: {late} requests had no answer in {PORTAL_TIMEOUT_S:.0f} s, and count at that time)"
 
 
-def write_section(text: str, path: Path, database: str) -> None:
-    """Replace this benchmark's section for ``database`` in ``path``, or append it; others are kept."""
-    replace_section(path, text, *markers(database))
+def write_section(text: str, path: Path, database: str, workers: int = 1) -> None:
+    """Replace this benchmark's section for ``database`` (and ``workers``) in ``path``, or append it; others are
+    kept."""
+    replace_section(path, text, *markers(database, workers))
 
 
 def _processes(workers: int) -> str:
