@@ -139,11 +139,14 @@ class WriteGate:
         return handed and self._take_across(deadline)
 
     def _take_across(self, deadline: float) -> bool:
-        if self._across is None or self._across.acquire(max(0.0, deadline - time.monotonic())):
-            return True
-        with self._mutex:
-            self._hand_over()
-        return False
+        taken = False
+        try:
+            taken = self._across is None or self._across.acquire(max(0.0, deadline - time.monotonic()))
+        finally:  # not taken (or the lock file failed): the next writer of this process must not wait for us
+            if not taken:
+                with self._mutex:
+                    self._hand_over()
+        return taken
 
     def release(self) -> None:
         """Give the lock to the writer that has waited longest (or free it)."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as StorageTimeoutError
 
@@ -312,3 +313,18 @@ def test_sqlite_databases_take_turns_across_processes_on_files_beside_them(tmp_p
     finally:
         other.close()
         database.dispose()
+
+
+def test_a_cross_process_turn_that_fails_leaves_the_gate_to_the_next_writer() -> None:
+    class Broken(FileTurn):
+        def __init__(self) -> None:  # no files
+            pass
+
+        def acquire(self, timeout: float) -> bool:
+            raise OSError("the lock file is gone")
+
+    gate = WriteGate(Broken())
+    with pytest.raises(OSError, match="lock file is gone"):
+        gate.acquire(1)
+    gate._across = None  # the next writer takes no cross-process turn
+    assert _other_thread_gets(gate, timeout=1)
