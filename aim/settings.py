@@ -21,8 +21,9 @@ from aim.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///var/aim/hub.db"
 MIB = 1024 * 1024
 _RATE = re.compile(r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")
-# The storages of the `limits` library that several processes can share, and its in-process memory.
-_STORAGE = re.compile(r"^(memory://$|(redis|rediss|redis\+sentinel|redis\+cluster|memcached|mongodb)://\S+$)")
+# The `limits` library's in-process memory, and its Redis storages, which several processes can share (the hub
+# installs the Redis client; the library's other storages would need clients of their own).
+_STORAGE = re.compile(r"^(memory://$|(redis|rediss|redis\+sentinel|redis\+cluster)://\S+$)")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def _serving_problems(s: Settings) -> list[str]:
     if not _STORAGE.match(s.rate_limit_storage):
         problems.append(
             "AIM_RATE_LIMIT_STORAGE must be memory:// or a shared storage URL such as redis://HOST:6379 "
-            "(redis, rediss, memcached or mongodb)"
+            "(redis, rediss, redis+sentinel or redis+cluster)"
         )
     elif s.hub_workers > 1 and s.rate_limit_storage.startswith("memory:") and (s.rate_limit or s.search_rate_limit):
         problems.append(

@@ -146,6 +146,7 @@ def test_a_search_flood_is_throttled_and_reported_once_to_the_dpo(limited: tuple
         pytest.param("hub_workers", 0, id="no worker"),
         pytest.param("rate_limit_storage", "sqlite:///limits.db", id="a storage the limits library does not have"),
         pytest.param("rate_limit_storage", "redis://", id="a shared storage without its address"),
+        pytest.param("rate_limit_storage", "memcached://cache:11211", id="a storage whose client is not installed"),
     ],
 )
 def test_invalid_limit_settings_are_refused_naming_the_variable(setting: str, value: object) -> None:

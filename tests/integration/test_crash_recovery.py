@@ -155,7 +155,7 @@ def _crash_run(
     hub.close()
     expected = {row.record_id for row in feed_rows}
     lost, unexpected = len(expected - held), len(held - expected)
-    print(  # the figures quoted in docs/storage.md
+    print(  # the figures quoted in docs/reliability.md
         f"\n{settings.database_url.split(':')[0]}: {rows} rows, {server.starts - 1} kills, {len(retries)} retries, "
         f"lost {lost}, duplicated {counts['records'] - len(expected) + unexpected}, {elapsed:.1f}s"
     )
