@@ -71,12 +71,17 @@ class FileTurn:
             return False
 
     def _wait(self, pending: threading.Event, queued: bool) -> None:
-        if not queued:
-            fcntl.flock(self._queue, fcntl.LOCK_EX)
-        fcntl.flock(self._turn, fcntl.LOCK_EX)
-        fcntl.flock(self._queue, fcntl.LOCK_UN)
+        try:
+            if not queued:
+                fcntl.flock(self._queue, fcntl.LOCK_EX)
+            fcntl.flock(self._turn, fcntl.LOCK_EX)
+            fcntl.flock(self._queue, fcntl.LOCK_UN)
+        except OSError:  # closed meanwhile (the hub shut down): the asker has timed out or will
+            return
         with self._state:
             self._pending = None
+            if self._turn < 0:  # closed meanwhile
+                return
             if self._wanted:
                 self._wanted = False
                 pending.set()

@@ -39,10 +39,10 @@ from aim.errors import ConfigError
 from governance import AuditEvent, Outcome
 
 SEARCH_PATH = "/v1/search"
-# Options for a shared storage's client (redis-py): give up on an unreachable storage within a second.
-_TIMEOUTS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
 FEED_PREFIX = "/v1/feeds"
 THROTTLE_ACTION = "search_throttled"
+# Options for a shared storage's client (redis-py): give up on an unreachable storage within a second.
+_TIMEOUTS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
 
 
 def caller_key(scope: Scope) -> str:

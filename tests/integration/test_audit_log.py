@@ -66,6 +66,14 @@ def unprotect(hub: Hub) -> None:
                 conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
 
 
+def _run_all(threads: list[threading.Thread]) -> None:
+    """Start every thread, then wait for all of them."""
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_the_database_refuses_update_and_delete(log_hub: Hub) -> None:
     DatabaseAuditSink(log_hub.database).append(event(random.Random(1), 1))
     for statement in (update(audit_log).values(actor="someone-else"), delete(audit_log)):
@@ -85,11 +93,7 @@ def test_concurrent_appends_never_fork_the_chain(log_hub: Hub) -> None:
         except Exception as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_all([threading.Thread(target=worker, args=(seed,)) for seed in range(8)])
     assert not errors
     report = log_hub.audit_log.verify()
     assert report.ok, report.render()
@@ -175,11 +179,7 @@ def test_a_group_that_cannot_be_written_fails_every_caller_in_it_and_stores_none
         except RuntimeError as exc:
             raised.append(exc)
 
-    threads = [threading.Thread(target=append, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_all([threading.Thread(target=append, args=(n,)) for n in range(6)])
     assert raised == [failure] * 6
     monkeypatch.setattr(log_hub.database, "write", real)
     assert sink.append(event(random.Random(7), 7)).sequence == 1, "nothing of the failed groups was stored"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -234,68 +234,69 @@ def _file_turn(tmp_path: Path) -> FileTurn:
     return FileTurn(Path(turn), Path(queue))
 
 
-def test_a_turn_held_by_another_process_is_waited_for_until_given_back(tmp_path: Path) -> None:
+@pytest.fixture
+def other_and_turn(tmp_path: Path) -> Iterator[tuple[_OtherProcess, FileTurn]]:
+    """Another process and this one's turn, on the same two files."""
     other, turn = _OtherProcess(tmp_path), _file_turn(tmp_path)
     try:
-        assert other.ask("take 1") == "took"
-        assert not turn.acquire(0.1)
-        assert other.ask("give") == "gave"
-        assert turn.acquire(5)
-        assert other.ask("take 0.1") == "refused"
-        turn.release()
-        assert other.ask("take 5") == "took"
+        yield other, turn
     finally:
         other.close()
         turn.close()
 
 
-def test_an_asker_that_gave_up_leaves_the_turn_free_once_its_helper_gets_it(tmp_path: Path) -> None:
-    other, turn = _OtherProcess(tmp_path), _file_turn(tmp_path)
-    try:
-        assert other.ask("take 1") == "took"
-        assert not turn.acquire(0.05)  # its helper thread still waits for the turn
-        assert other.ask("give") == "gave"
-        assert other.ask("take 5") == "took"  # the helper got it, found nobody waiting, and gave it back
-        assert other.ask("give") == "gave"
-    finally:
-        other.close()
-        turn.close()
+def test_a_turn_held_by_another_process_is_waited_for_until_given_back(
+    other_and_turn: tuple[_OtherProcess, FileTurn],
+) -> None:
+    other, turn = other_and_turn
+    assert other.ask("take 1") == "took"
+    assert not turn.acquire(0.1)
+    assert other.ask("give") == "gave"
+    assert turn.acquire(5)
+    assert other.ask("take 0.1") == "refused"
+    turn.release()
+    assert other.ask("take 5") == "took"
 
 
-def test_a_second_asker_takes_over_the_wait_of_one_that_gave_up(tmp_path: Path) -> None:
-    other, turn = _OtherProcess(tmp_path), _file_turn(tmp_path)
-    try:
-        assert other.ask("take 1") == "took"
-        assert not turn.acquire(0.05)
-        other.send("give")
-        assert turn.acquire(5)
-        assert other.answer() == "gave"
-        assert other.ask("take 0.1") == "refused"
-        turn.release()
-    finally:
-        other.close()
-        turn.close()
+def test_an_asker_that_gave_up_leaves_the_turn_free_once_its_helper_gets_it(
+    other_and_turn: tuple[_OtherProcess, FileTurn],
+) -> None:
+    other, turn = other_and_turn
+    assert other.ask("take 1") == "took"
+    assert not turn.acquire(0.05)  # its helper thread still waits for the turn
+    assert other.ask("give") == "gave"
+    assert other.ask("take 5") == "took"  # the helper got it, found nobody waiting, and gave it back
+    assert other.ask("give") == "gave"
 
 
-def test_a_job_in_parts_in_another_process_lets_a_waiting_writer_in_after_its_current_part(tmp_path: Path) -> None:
+def test_a_second_asker_takes_over_the_wait_of_one_that_gave_up(other_and_turn: tuple[_OtherProcess, FileTurn]) -> None:
+    other, turn = other_and_turn
+    assert other.ask("take 1") == "took"
+    assert not turn.acquire(0.05)
+    other.send("give")
+    assert turn.acquire(5)
+    assert other.answer() == "gave"
+    assert other.ask("take 0.1") == "refused"
+    turn.release()
+
+
+def test_a_job_in_parts_in_another_process_lets_a_waiting_writer_in_after_its_current_part(
+    other_and_turn: tuple[_OtherProcess, FileTurn], tmp_path: Path
+) -> None:
     # Without the queue, the job often takes the turn back a moment after a part, before this process wakes up.
-    other, turn, log = _OtherProcess(tmp_path), _file_turn(tmp_path), tmp_path / "parts.log"
-    try:
-        other.send(f"parts {log} 100")
-        waits = []
-        for _ in range(5):
-            before = len(log.read_text().split()) if log.exists() else 0
-            _wait_until(lambda before=before: log.exists() and len(log.read_text().split()) > before + 1)
-            before = len(log.read_text().split())
-            assert turn.acquire(10)
-            waits.append(len(log.read_text().split()) - before)
-            turn.release()
-        assert other.answer() == "done"
-        assert max(waits) <= 1, f"parts the job ran while this process waited for the turn: {waits}"
-        assert len(log.read_text().split()) == 100
-    finally:
-        other.close()
-        turn.close()
+    (other, turn), log = other_and_turn, tmp_path / "parts.log"
+    other.send(f"parts {log} 100")
+    waits = []
+    for _ in range(5):
+        before = len(log.read_text().split()) if log.exists() else 0
+        _wait_until(lambda before=before: log.exists() and len(log.read_text().split()) > before + 1)
+        before = len(log.read_text().split())
+        assert turn.acquire(10)
+        waits.append(len(log.read_text().split()) - before)
+        turn.release()
+    assert other.answer() == "done"
+    assert max(waits) <= 1, f"parts the job ran while this process waited for the turn: {waits}"
+    assert len(log.read_text().split()) == 100
 
 
 def test_sqlite_databases_take_turns_across_processes_on_files_beside_them(tmp_path: Path) -> None:
