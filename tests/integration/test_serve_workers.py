@@ -124,6 +124,10 @@ def test_two_workers_share_the_search_limit_and_write_one_audit_chain(tmp_path: 
         report = hub.audit_log.verify()
     finally:
         hub.close()
+    print(
+        f"\ntwo workers: {SENT} searches at once, limit {SEARCH_LIMIT}: {statuses[200]} answered, {statuses[429]} "
+        f"refused 429, {actions['search_throttled']} flood entry, {report.entries_checked} audit entries verified"
+    )
     assert actions["search"] == SEARCH_LIMIT, "every search answered has its audit entry, and only those"
     assert actions["search_throttled"] == 1, "one report of the flood, whichever worker refused first"
     assert report.problems == (), report.render()
