@@ -41,8 +41,9 @@ class FileTurn:
     """
 
     def __init__(self, turn: Path, queue: Path) -> None:
-        self._turn = os.open(turn, os.O_RDWR | os.O_CREAT, 0o600)
-        self._queue = os.open(queue, os.O_RDWR | os.O_CREAT, 0o600)
+        self._paths = (turn, queue)
+        self._turn = self._queue = -1  # opened on first use, and again after close(), as the database's pool is
+        self._opened = 0  # how many times the files were opened: a helper of an earlier opening leaves them be
         self._state = threading.Lock()
         self._pending: threading.Event | None = None  # set by the helper thread once it holds the turn
         self._wanted = False  # an asker waits for the pending helper's turn
@@ -50,6 +51,9 @@ class FileTurn:
     def acquire(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds for the turn; False if other processes kept it that long."""
         with self._state:
+            if self._turn < 0:
+                self._turn, self._queue = (os.open(path, os.O_RDWR | os.O_CREAT, 0o600) for path in self._paths)
+                self._opened += 1
             if self._pending is None:
                 queued = _try_flock(self._queue)
                 if queued and _try_flock(self._turn):
@@ -57,7 +61,10 @@ class FileTurn:
                     return True
                 self._pending = threading.Event()
                 helper = threading.Thread(
-                    target=self._wait, args=(self._pending, queued), name="aim-write-turn", daemon=True
+                    target=self._wait,
+                    args=(self._pending, queued, self._opened, self._turn, self._queue),
+                    name="aim-write-turn",
+                    daemon=True,
                 )
                 helper.start()
             self._wanted = True
@@ -70,33 +77,36 @@ class FileTurn:
             self._wanted = False
             return False
 
-    def _wait(self, pending: threading.Event, queued: bool) -> None:
+    def _wait(self, pending: threading.Event, queued: bool, opened: int, turn: int, queue: int) -> None:
         try:
             if not queued:
-                fcntl.flock(self._queue, fcntl.LOCK_EX)
-            fcntl.flock(self._turn, fcntl.LOCK_EX)
-            fcntl.flock(self._queue, fcntl.LOCK_UN)
-        except OSError:  # closed meanwhile (the hub shut down): the asker has timed out or will
+                fcntl.flock(queue, fcntl.LOCK_EX)
+            fcntl.flock(turn, fcntl.LOCK_EX)
+            fcntl.flock(queue, fcntl.LOCK_UN)
+        except OSError:  # the files were closed meanwhile (the hub shut down)
             return
         with self._state:
-            self._pending = None
-            if self._turn < 0:  # closed meanwhile
+            if self._opened != opened or self._turn < 0:  # closed (and perhaps opened again) meanwhile
                 return
+            self._pending = None
             if self._wanted:
                 self._wanted = False
                 pending.set()
                 return
-            fcntl.flock(self._turn, fcntl.LOCK_UN)  # the asker gave up and nobody took its place
+            fcntl.flock(turn, fcntl.LOCK_UN)  # the asker gave up and nobody took its place
 
     def release(self) -> None:
-        fcntl.flock(self._turn, fcntl.LOCK_UN)
+        if self._turn >= 0:  # else closed meanwhile, which dropped the lock
+            fcntl.flock(self._turn, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        """Close the files (dropping the lock, if held); the next ``acquire`` opens them again."""
         with self._state:
             for fd in (self._turn, self._queue):
                 if fd >= 0:
                     os.close(fd)  # drops its lock too, if held
             self._turn = self._queue = -1
+            self._pending, self._wanted = None, False
 
 
 def _try_flock(fd: int) -> bool:

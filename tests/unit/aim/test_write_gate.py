@@ -329,3 +329,22 @@ def test_a_cross_process_turn_that_fails_leaves_the_gate_to_the_next_writer() ->
         gate.acquire(1)
     gate._across = None  # the next writer takes no cross-process turn
     assert _other_thread_gets(gate, timeout=1)
+
+
+def test_a_database_used_again_after_dispose_takes_its_turns_again(tmp_path: Path) -> None:
+    # As SQLAlchemy's engine after dispose(), the hub's database stays usable (an app's shutdown disposes it).
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'hub.db'}"), write_wait_s=0.2)
+    other = _OtherProcess(tmp_path)
+    try:
+        with database.write() as conn:
+            conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        database.dispose()
+        with database.write() as conn:  # the turn's files are opened again
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert other.ask("take 1") == "took"  # the write gave the turn back
+        refused = _raised_in_thread(lambda: database.write().__enter__())
+        assert isinstance(refused, StorageTimeoutError), "the write waits for the other process's turn"
+        assert other.ask("give") == "gave"
+    finally:
+        other.close()
+        database.dispose()
