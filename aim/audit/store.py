@@ -117,7 +117,7 @@ class DatabaseAuditSink:
         try:
             with self.database.write() as conn:
                 entries = append_all_in(conn, [queued.event for queued in group])
-        except Exception as exc:  # each caller raises it: nothing of the group was stored
+        except BaseException as exc:  # each caller raises it: nothing of the group was stored
             for queued in group:
                 queued.error, queued.done = exc, True
             return
