@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,17 +42,22 @@ def _port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for(check: object, what: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def _wait_for(check: Callable[[], bool], what: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if check():  # type: ignore[operator]
+            if check():
                 return
         except (httpx.TransportError, OSError):
             pass
         assert process.poll() is None, f"{what} exited with {process.returncode}"
         assert time.monotonic() < deadline, f"{what} did not start within {timeout:g} s"
         time.sleep(0.1)
+
+
+def _accepts(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
 
 
 @pytest.fixture
@@ -66,7 +71,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     process = subprocess.Popen([*command, "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, "redis", process)
+        _wait_for(lambda: _accepts(port), "redis", process)
         yield f"redis://127.0.0.1:{port}"
     finally:
         process.terminate()
