@@ -114,16 +114,20 @@ class TermCounts:
     A token's count is one lookup on the ``(field, token)`` index; the number of records holding each field is
     counted once. Both are kept until the records change (``invalidate``): the common names, whose counts cost the
     most to take, are the ones searched again. At most ``KEPT_COUNTS`` token counts are kept.
+
+    After the records change, one request counts the totals again (a second or more on a hub of a million records,
+    longer while a nightly feed is written) and the others go on with the totals from before the change, which a
+    night's feed moves by a few per cent; only the very first count, with no totals yet, is waited for.
     """
 
     def __init__(self) -> None:
         self._totals: dict[str, int] | None = None
+        self._previous: dict[str, int] | None = None  # the totals before the records last changed
         self._counts: dict[tuple[str, bytes], int] = {}
-        # One request counts the totals while the others wait for them: on a hub of a million records the count
-        # takes half a second, and every search that found the records changed used to run its own at once.
-        self._counting = threading.Lock()
+        self._counting = threading.Lock()  # held by the request counting the totals
 
     def invalidate(self) -> None:
+        self._previous = self._totals or self._previous
         self._totals = None
         self._counts = {}
 
@@ -133,12 +137,7 @@ class TermCounts:
         # count taken before it must not land among those taken after.
         totals, counts = self._totals, self._counts
         if totals is None:
-            with self._counting:
-                totals, counts = self._totals, self._counts  # counted meanwhile by the request ahead
-                if totals is None:
-                    totals = self._count_totals(conn, fields)
-                    if self._counts is counts:  # not invalidated while counting
-                        self._totals = totals
+            totals, counts = self._recount(conn, fields, counts)
         out: dict[str, TermFrequencies] = {}
         for name in fields:
             total = max(totals.get(name, 0), 1)
@@ -156,6 +155,25 @@ class TermCounts:
             values = np.array([token_head(raw)], dtype=np.uint64)
             out[name] = TermFrequencies(values, np.array([max(count, 1) / total]), 1.0 / total)
         return out
+
+    def _recount(
+        self, conn: Connection, fields: list[str], counts: dict[tuple[str, bytes], int]
+    ) -> tuple[dict[str, int], dict[tuple[str, bytes], int]]:
+        """The totals and the token counts to go with them: the totals counted by this request (or by the one
+        ahead of it), or the previous ones while another request counts."""
+        previous = self._previous
+        if not self._counting.acquire(blocking=previous is None):
+            assert previous is not None
+            return previous, counts
+        try:
+            totals, counts = self._totals, self._counts  # counted meanwhile by the request ahead
+            if totals is None:
+                totals = self._count_totals(conn, fields)
+                if self._counts is counts:  # not invalidated while counting
+                    self._totals = totals
+            return totals, counts
+        finally:
+            self._counting.release()
 
     @staticmethod
     def _count_totals(conn: Connection, fields: list[str]) -> dict[str, int]:
