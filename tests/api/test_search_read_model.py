@@ -22,7 +22,7 @@ from aim.bootstrap import Hub
 from aim.cli import main
 from aim.feed import Row
 from aim.identity import store
-from aim.search import encode_query
+from aim.search import EncodedQuery, encode_query
 from aim.search.matching import TermCounts
 from aim.storage import migrate
 from aim.storage.schema import metadata
@@ -178,14 +178,19 @@ def _names(diff: object) -> list[object]:
     return out
 
 
+def _counting(staff_hub: Hub, tmp_path: Path) -> tuple[Hub, TermCounts, Any, EncodedQuery]:
+    """A filed hub, fresh term counts, its linkage model and a query to count for."""
+    hub = _filed(staff_hub, tmp_path).hub
+    query = encode_query(KEYS, first_name="Noah", last_name="Patel", date_of_birth="1990-12-01", today=f.TODAY)
+    return hub, TermCounts(), hub.search.model, query
+
+
 def test_the_first_count_of_the_totals_is_made_by_one_search_while_the_others_wait(
     staff_hub: Hub, tmp_path: Path, monkeypatch: Any
 ) -> None:
     # On a hub of a million records the totals take half a second or more to count: every search that found the
     # records changed used to count them at once, and during a nightly feed they queued behind each other's counts.
-    hub = _filed(staff_hub, tmp_path).hub
-    counts, model = TermCounts(), hub.search.model
-    query = encode_query(KEYS, first_name="Noah", last_name="Patel", date_of_birth="1990-12-01", today=f.TODAY)
+    hub, counts, model, query = _counting(staff_hub, tmp_path)
     real, counted = TermCounts._count_totals, []
 
     def slow_count(conn: Any, fields: list[str]) -> dict[str, int]:
@@ -220,9 +225,7 @@ def test_after_the_records_change_the_others_search_with_the_previous_totals_whi
     staff_hub: Hub, tmp_path: Path, monkeypatch: Any
 ) -> None:
     # During a nightly feed the count took seconds on PostgreSQL, and every search of the process waited for it.
-    hub = _filed(staff_hub, tmp_path).hub
-    counts, model = TermCounts(), hub.search.model
-    query = encode_query(KEYS, first_name="Noah", last_name="Patel", date_of_birth="1990-12-01", today=f.TODAY)
+    hub, counts, model, query = _counting(staff_hub, tmp_path)
     with hub.database.read() as conn:
         before = counts.frequencies(conn, model, query)  # the first count, waited for
     counts.invalidate()  # the records changed
