@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,19 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=["soc_sec_id"]).fillna("")
 
 
+def _comparison(columns: tuple[str, ...]) -> rl.Compare:
+    """recordlinkage's comparison of each column with itself, in order: ``~name`` by Jaro-Winkler at 0.85, else
+    exactly; each feature labelled with the column's name."""
+    compare = rl.Compare()
+    for column in columns:
+        name = column.removeprefix("~")
+        if column.startswith("~"):
+            compare.string(name, name, method="jarowinkler", threshold=0.85, label=name)
+        else:
+            compare.exact(name, name, label=name)
+    return compare
+
+
 def run_recordlinkage(task: Task) -> Result:
     """recordlinkage's documented pipeline on plaintext: block, compare strings, classify with ECM."""
     started = time.perf_counter()
@@ -26,15 +40,8 @@ def run_recordlinkage(task: Task) -> Result:
     for column in ("given_name", "surname", "date_of_birth", "postcode"):
         indexer.block(column)
     pairs = indexer.index(*frames)
-    compare = rl.Compare()
-    compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given_name")
-    compare.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
-    compare.exact("date_of_birth", "date_of_birth", label="date_of_birth")
-    compare.exact("street_number", "street_number", label="street_number")
-    compare.string("address_1", "address_1", method="jarowinkler", threshold=0.85, label="address_1")
-    compare.exact("suburb", "suburb", label="suburb")
-    compare.exact("postcode", "postcode", label="postcode")
-    features = compare.compute(pairs, *frames)
+    columns = ("~given_name", "~surname", "date_of_birth", "street_number", "~address_1", "suburb", "postcode")
+    features = _comparison(columns).compute(pairs, *frames)
     with np.errstate(divide="ignore", invalid="ignore"):
         matches = rl.ECMClassifier(binarize=None).fit_predict(features)
     sides = frames * (2 // len(frames))
@@ -70,16 +77,8 @@ def run_recordlinkage_population(task: Task) -> Result:
     assert task.plaintext is not None
     frame = task.plaintext.reset_index(drop=True)
     pairs = _population_pairs(frame)
-    compare = rl.Compare()
-    compare.string("first_name", "first_name", method="jarowinkler", threshold=0.85, label="first_name")
-    compare.string("last_name", "last_name", method="jarowinkler", threshold=0.85, label="last_name")
-    compare.exact("date_of_birth", "date_of_birth", label="date_of_birth")
-    compare.exact("gender", "gender", label="gender")
-    compare.string("address", "address", method="jarowinkler", threshold=0.85, label="address")
-    compare.exact("postcode", "postcode", label="postcode")
-    compare.exact("nhs_number", "nhs_number", label="nhs_number")
-    compare.exact("local_id", "local_id", label="local_id")
-    features = compare.compute(pairs, frame)
+    columns = ("~first_name", "~last_name", "date_of_birth", "gender", "~address", "postcode", "nhs_number", "local_id")
+    features = _comparison(columns).compute(pairs, frame)
     for column in ("date_of_birth", "gender", "postcode", "nhs_number", "local_id"):  # empty equals empty: not a match
         empty = frame[column].to_numpy()[pairs.get_level_values(0)] == ""
         features.loc[empty, column] = 0
@@ -148,13 +147,7 @@ def run_splink_population(task: Task) -> Result:
     )
     db = DuckDBAPI()
     linker = Linker(db.register(frame), settings, log_level=logging.WARNING)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "last_name", "date_of_birth")], recall=0.7
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "last_name"))
-    predictions = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+    predictions = _splink_predictions(linker, block_on, "first_name", "last_name")
     i, j = predictions["rec_id_l"].to_numpy(), predictions["rec_id_r"].to_numpy()
     labels = cluster(len(frame), i, j, predictions["match_weight"].to_numpy())
     return Result(
@@ -165,6 +158,16 @@ def run_splink_population(task: Task) -> Result:
         time.perf_counter() - started,
         "match probability >= 0.5",
     )
+
+
+def _splink_predictions(linker: Any, block_on: Any, first: str, last: str) -> pd.DataFrame:
+    """Train ``linker`` as Splink's examples do (the prior from name and date of birth, u by random sampling, m by
+    EM blocked on date of birth, then on the names) and predict the pairs at match probability 0.5 or more."""
+    linker.training.estimate_probability_two_random_records_match([block_on(first, last, "date_of_birth")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on(first, last))
+    return linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
 
 
 def run_splink(task: Task) -> Result:
@@ -201,13 +204,7 @@ def run_splink(task: Task) -> Result:
     )
     db = DuckDBAPI()
     linker = Linker([db.register(f) for f in frames], settings, log_level=logging.WARNING)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("given_name", "surname", "date_of_birth")], recall=0.7
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("given_name", "surname"))
-    predictions = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
+    predictions = _splink_predictions(linker, block_on, "given_name", "surname")
     positions = [f.set_index("rec_id").index for f in frames] * (2 // len(frames))
     i = positions[0].get_indexer(predictions["rec_id_l"])
     j = positions[1].get_indexer(predictions["rec_id_r"])
