@@ -26,7 +26,7 @@ def fixtures() -> None:
     type=click.IntRange(min=1, max=MAX_PEOPLE),
     default=2000,
     show_default=True,
-    help=f"How many people (at most {MAX_PEOPLE:,}: NHS numbers come from the 999 test range).",
+    help=f"How many people (at most {MAX_PEOPLE:,}; beyond the NHS test range's 909,090 numbers, some have none).",
 )
 @click.option(
     "--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed: the same seed gives the same files."

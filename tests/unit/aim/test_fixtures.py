@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from aim.agent.encode import encode_extract
 from aim.agent.mapping import CANONICAL_COLUMNS
 from aim.cli import main
-from aim.fixtures import DEFAULT_AS_OF, generate_fixtures
+from aim.fixtures import DEFAULT_AS_OF, generate_fixtures, population
 from aim.fixtures.interaction import WINDOW_DAYS
 from aim.fixtures.names import name_book
 from aim.fixtures.profile import PARTNERS, PARTNERS_BY_CODE, partner_table, profile_table
@@ -157,6 +157,29 @@ def test_people_have_valid_distinct_test_range_nhs_numbers_and_well_formed_postc
         assert all(normalise_postcode(p) is not None for p in people[column] if p)
     moved = (people["previous_address"] != "").mean()
     assert 0.1 < moved < 0.4
+
+
+def test_beyond_the_test_range_some_people_have_no_nhs_number_and_no_partner_writes_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(population, "NHS_TEST_RANGE", 300)
+    generate_fixtures(people=400, seed=2, out=tmp_path)
+    people = _read(tmp_path / "people.csv")
+    numbered = people["nhs_number"] != ""
+    assert numbered.sum() == 300
+    assert people.loc[numbered, "nhs_number"].is_unique
+    assert all(normalise_nhs_number(n) == n for n in people.loc[numbered, "nhs_number"])
+    # chosen at random, not the last people generated
+    assert not numbered.iloc[:300].all()
+    without = set(people.loc[~numbered, "person_id"])
+    truth = _read(tmp_path / "truth.csv")
+    written = 0
+    for code in ("CITYHOSP_AE", "BCHC", "ADULT_SC"):
+        frame = _read(tmp_path / "raw" / f"{code}.csv").merge(truth[truth["partner"] == code], on="record_id")
+        theirs = frame.loc[frame["person_id"].isin(without), "nhs_number"]
+        assert (theirs == "").all(), f"{code} wrote an NHS number for someone who has none"
+        written += len(theirs)
+    assert written > 0
 
 
 def test_extracts_have_the_canonical_columns_and_truth_covers_every_row(
