@@ -17,6 +17,7 @@ from aim.access.break_glass import BreakGlassStore
 from aim.access.service import AccessControl, NoPolicyDecider
 from aim.access.sign_in import SignInRules, SignInService
 from aim.access.users import UserRegistry
+from aim.after_commit import AfterCommitProcess
 from aim.alerts import AlertService, WatchlistService
 from aim.audit.log import AuditLog
 from aim.audit.signing import load_signing_key
@@ -57,8 +58,11 @@ class Hub:
     audit_log: AuditLog
     identity: IdentityService
     search: SearchService
+    after_commit: AfterCommitProcess | None = None  # where linking and the rules run after a commit, if not here
 
     def close(self) -> None:
+        if self.after_commit is not None:
+            self.after_commit.close()
         self.database.dispose()
 
 
@@ -69,6 +73,7 @@ def bootstrap(
     migrate_schema: bool = False,
     on_committed: Callable[[FeedCommitted], None] | None = None,
     link_after_commit: bool = True,
+    after_commit_in_child: bool = False,
     decider: PolicyDecider | None = None,
     audit_sink: AuditSink | None = None,
     policy: Policy | None = None,
@@ -77,7 +82,9 @@ def bootstrap(
 
     ``migrate_schema`` brings the database up to the latest migration first (``aim hub serve`` and ``init-db``).
     After each feed commit, identity resolution links what the feed changed (``link_after_commit``; tests of the
-    resolver step by step turn it off), then ``on_committed`` is called, then the rules run.
+    resolver step by step turn it off), then ``on_committed`` is called, then the rules run. With
+    ``after_commit_in_child`` (the API as ``aim hub serve`` runs it) the linking and the rules run in a child process
+    (:mod:`aim.after_commit`), so they do not hold the GIL of the process answering searches.
     ``policy`` defaults to the file at ``AIM_POLICY_PATH``; with none, every staff request is denied. ``decider``
     defaults to a :class:`~governance.PolicyEngine` over the policy; ``audit_sink`` to the database's audit log.
     """
@@ -102,12 +109,16 @@ def bootstrap(
         database=database, clock=clock, model_path=settings.linkage_model, index=lambda: search.index
     )
 
+    child = AfterCommitProcess(settings) if after_commit_in_child else None
+    link_step = child.link if child is not None else identity.after_commit
+    rules_step = child.run_rules if child is not None else rules.after_ingest
+
     def committed(event: FeedCommitted) -> None:
         # Identity resolution first: the rules read the links it writes. The feed is committed whatever happens
         # here; records left unlinked are linked by the next run (the next feed, 'aim hub link' or the nightly job).
         if link_after_commit:
             try:
-                identity.after_commit(event)
+                link_step(event)
             except Exception as exc:  # a linking failure must not fail the partner's committed feed
                 log.error(
                     "identity resolution failed after feed %s (%s); 'aim hub link' re-runs it",
@@ -117,7 +128,7 @@ def bootstrap(
         if on_committed is not None:
             on_committed(event)
         try:
-            rules.after_ingest(event)
+            rules_step(event)
         except Exception as exc:  # likewise: the nightly run (or 'aim hub rules run') evaluates everyone again
             log.error(
                 "the rules failed after feed %s (%s); 'aim hub rules run' re-runs them",
@@ -174,6 +185,7 @@ def bootstrap(
         audit_log=AuditLog(database=database, clock=clock, signer=audit_signer),
         identity=identity,
         search=search,
+        after_commit=child,
     )
 
 

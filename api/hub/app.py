@@ -58,5 +58,6 @@ def _openapi_with_hub_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def app_from_env() -> FastAPI:
-    """For ``uvicorn --factory api.hub.app:app_from_env``: settings from ``AIM_*``, schema migrated first."""
-    return create_app(hub=bootstrap(Settings.from_env(), migrate_schema=True))
+    """For ``uvicorn --factory api.hub.app:app_from_env``: settings from ``AIM_*``, schema migrated first, the
+    linking and rules after each commit in a child process (:mod:`aim.after_commit`)."""
+    return create_app(hub=bootstrap(Settings.from_env(), migrate_schema=True, after_commit_in_child=True))

@@ -1,0 +1,125 @@
+"""Linking and the rules after a feed's commit, in a child process of the one answering requests.
+
+Both are CPU-bound Python (candidate comparison, clustering, rule windows). Run in the process that answers searches,
+they hold its GIL for the length of the commit, and each search thread waits for it again after every database call
+and every socket write. In a child process they have an interpreter of their own; the commit's request thread
+waits for the child's answer with the GIL released, so the partner still gets its receipt once its feed is linked
+and the rules have run, as before.
+
+The child is started on the first commit (spawned: the parent has threads, whose locks fork would copy), builds the
+hub from the parent's settings, and stays for the next commits. A step that fails in the child fails as it would in
+the parent (the feed stands; the next run links it, see :func:`aim.bootstrap.bootstrap`). A child found dead is
+replaced and the step tried once more; if the new child dies too, the step fails with
+:class:`~concurrent.futures.process.BrokenProcessPool`. The child
+exits when its parent does, even mid-step (the database rolls its transaction back), so killing the hub stops its
+linking too; it ignores Ctrl-C, which the terminal sends to both, and finishes its step while the parent shuts down.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+from aim.ingest.service import FeedCommitted
+from aim.settings import Settings
+
+if TYPE_CHECKING:
+    from aim.bootstrap import Hub
+
+_PARENT_CHECK_S = 0.5
+_hub: Hub | None = None  # the child's own hub, built by _start
+
+
+class AfterCommitProcess:
+    """The child process that links committed feeds and runs their rules; one step at a time, in commit order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def link(self, event: FeedCommitted) -> int:
+        """Link what the feed changed (:meth:`aim.identity.service.IdentityService.after_commit`); returns the
+        child's process id."""
+        return self._call(_link, event)
+
+    def run_rules(self, event: FeedCommitted) -> int:
+        """Run the rules for the persons the feed touched (:meth:`aim.rules.service.RulesService.after_ingest`);
+        returns the child's process id."""
+        return self._call(_run_rules, event)
+
+    def close(self) -> None:
+        """Let a step under way finish, then stop the child."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _call(self, step: Callable[[FeedCommitted], int], event: FeedCommitted) -> int:
+        # A child found dead (killed between steps, or by this step) is replaced and the step tried once more in the
+        # new one: both steps may run again (linking takes what is still unlinked; the rules re-check the persons).
+        try:
+            return self._once(step, event)
+        except BrokenProcessPool:
+            return self._once(step, event)
+
+    def _once(self, step: Callable[[FeedCommitted], int], event: FeedCommitted) -> int:
+        pool = self._running()
+        try:
+            return pool.submit(step, event).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def _running(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start,
+                    initargs=(self._settings, os.getpid()),
+                )
+            return self._pool
+
+
+def _start(settings: Settings, parent: int) -> None:
+    """In the child: build the hub, and exit as soon as the parent is gone."""
+    global _hub  # noqa: PLW0603  (the child's one hub, kept between steps)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from aim.bootstrap import bootstrap  # noqa: PLC0415  (bootstrap builds this class: imported in the child only)
+
+    _hub = bootstrap(settings)
+    threading.Thread(target=_exit_with, args=(parent,), name="aim-parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_S)
+    os._exit(1)
+
+
+def _child_hub() -> Hub:
+    if _hub is None:
+        raise RuntimeError("the after-commit child process was not started by AfterCommitProcess")
+    return _hub
+
+
+def _link(event: FeedCommitted) -> int:
+    _child_hub().identity.after_commit(event)
+    return os.getpid()
+
+
+def _run_rules(event: FeedCommitted) -> int:
+    _child_hub().rules.after_ingest(event)
+    return os.getpid()

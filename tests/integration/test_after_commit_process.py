@@ -1,0 +1,103 @@
+"""The linking and the rules after a commit run in a child process, as the API served by ``aim hub serve`` runs them:
+the feed is linked once its commit returns, a child that dies is replaced, and the child exits with its parent."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aim.bootstrap import Hub, bootstrap
+from aim.ingest.service import FeedCommitted
+from aim.settings import Settings
+from tests import identity_factories as idf
+from tests.integration.test_identity import person_of
+
+
+def _hub(url: str, events: list[FeedCommitted]) -> Hub:
+    return bootstrap(
+        Settings(database_url=url), migrate_schema=True, after_commit_in_child=True, on_committed=events.append
+    )
+
+
+def _child_of(hub: Hub, event: FeedCommitted) -> int:
+    """The child's process id, as the child answers it (the rules of a feed, run again: they change nothing)."""
+    assert hub.after_commit is not None
+    return hub.after_commit.run_rules(event)
+
+
+def test_a_commit_returns_with_its_feed_linked_by_a_child_process(database_url: str, tmp_path: Path) -> None:
+    events: list[FeedCommitted] = []
+    hub = _hub(database_url, events)
+    try:
+        feeds = idf.Feeds(hub, tmp_path)
+        feeds.ingest([idf.upsert("W1", idf.ALICE), idf.upsert("W2", idf.BOB)])
+        feeds.ingest([idf.upsert("A1", idf.ALICE_TYPO, "CITYHOSP_AE")], partner="CITYHOSP_AE")
+        assert person_of(hub, "CITYHOSP_AE", "A1") == person_of(hub, "WMP", "W1") != person_of(hub, "WMP", "W2")
+        child = _child_of(hub, events[-1])
+        assert child != os.getpid()
+        assert _child_of(hub, events[0]) == child, "one child serves every commit"
+    finally:
+        hub.close()
+
+
+def test_a_child_that_died_is_replaced_and_the_next_commit_links(sqlite_url: str, tmp_path: Path) -> None:
+    events: list[FeedCommitted] = []
+    hub = _hub(sqlite_url, events)
+    try:
+        feeds = idf.Feeds(hub, tmp_path)
+        feeds.ingest([idf.upsert("W1", idf.ALICE)])
+        first = _child_of(hub, events[-1])
+        os.kill(first, signal.SIGKILL)
+        feeds.ingest([idf.upsert("A1", idf.ALICE_TYPO, "CITYHOSP_AE")], partner="CITYHOSP_AE")
+        assert person_of(hub, "CITYHOSP_AE", "A1") == person_of(hub, "WMP", "W1")
+        assert _child_of(hub, events[-1]) not in (first, os.getpid())
+    finally:
+        hub.close()
+
+
+PARENT = """
+import os, pickle, sys
+from pathlib import Path
+from aim.after_commit import AfterCommitProcess
+from aim.settings import Settings
+child = AfterCommitProcess(Settings(database_url=sys.argv[1]))
+print(child.run_rules(pickle.loads(Path(sys.argv[2]).read_bytes())), flush=True)
+os._exit(0)  # no shutdown: as if the hub were killed
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # a zombie has exited; only its parent (now init) has yet to reap it
+
+
+def test_the_child_exits_when_its_parent_is_killed(sqlite_url: str, tmp_path: Path) -> None:
+    events: list[FeedCommitted] = []
+    hub = _hub(sqlite_url, events)
+    try:
+        idf.Feeds(hub, tmp_path).ingest([idf.upsert("W1", idf.ALICE)])
+    finally:
+        hub.close()
+    (tmp_path / "event").write_bytes(pickle.dumps(events[-1]))
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", PARENT, sqlite_url, str(tmp_path / "event")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    child = int(run.stdout.strip())
+    deadline = time.monotonic() + 10
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(child), f"the child {child} outlived its parent by 10 s"
