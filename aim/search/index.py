@@ -69,11 +69,17 @@ class SearchIndex:
         self.rules = tuple(rules)
         self.signature = signature(self.rules)
         self._seen = -1
+        self._built = False  # the read model was seen filed under these rules
 
     @property
     def current_to(self) -> int:
         """The last record change the read model was seen to cover (-1 before the first look)."""
         return self._seen
+
+    @property
+    def built(self) -> bool:
+        """Whether the read model was seen filed under these blocking rules (it may still be behind by changes)."""
+        return self._built
 
     def behind(self) -> bool:
         """Whether records have changed since the read model was last brought up to date (one cheap query)."""
@@ -83,22 +89,27 @@ class SearchIndex:
                 return False
             row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
         # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
-        if row is not None and row.blocking == self.signature and row.last_seq >= latest:
+        self._built = row is not None and row.blocking == self.signature
+        if self._built and row is not None and row.last_seq >= latest:
             self._seen = int(latest)
             return False
         return True
 
-    def refresh(self) -> int:
+    def refresh(self, *, wait: bool = True) -> int:
         """File every record changed since the cursor (every record, when the rules changed); returns how many.
 
         Another process already refreshing (PostgreSQL) is left to finish: this returns 0 and the search goes on
-        with the read model as it is.
+        with the read model as it is. Without ``wait``, so does another writer holding or awaiting the database
+        (SQLite): the changes are new records, not yet linked to a person a search could show, and corrected ones;
+        the linking that follows every commit files them in its first transaction.
         """
-        with self._db.write() as conn:
-            filed = self.file_in(conn)
+        written = self._db.write() if wait else self._db.write_if_free()
+        with written as conn:
+            filed = None if conn is None else self.file_in(conn)
             if filed is None:
                 return 0
         self._seen = filed.latest
+        self._built = True
         return filed.records
 
     def file_in(self, conn: Connection) -> Filed | None:

@@ -73,10 +73,15 @@ class SearchService:
             self._index = SearchIndex(database=self._db, clock=self._clock, rules=rules)
         return self._index
 
-    def refresh(self) -> int:
-        """Bring the read model up to date now (otherwise the next search does); returns the records filed."""
-        filed = self.index.refresh()
-        self._counts.invalidate()
+    def refresh(self, *, wait: bool = True) -> int:
+        """Bring the read model up to date now (otherwise the next search does); returns the records filed.
+
+        Without ``wait`` (a search, once the read model is built), it is left as it is while another writer holds
+        the database (see :meth:`SearchIndex.refresh`): a search never queues behind a feed's commit to file it.
+        """
+        filed = self.index.refresh(wait=wait)
+        if filed:
+            self._counts.invalidate()
         return filed
 
     def search_persons(self, *, query: EncodedQuery, access: Access, limit: int = 10) -> SearchResult:
@@ -87,7 +92,7 @@ class SearchService:
         """
         check_query(query)
         if self.index.behind():
-            self.refresh()
+            self.refresh(wait=not self.index.built)
         if self._counted_to != self.index.current_to:  # records changed, filed here or by identity resolution
             self._counts.invalidate()
             self._counted_to = self.index.current_to

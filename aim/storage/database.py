@@ -58,6 +58,23 @@ class Database:
             self._gate.release()
 
     @contextmanager
+    def write_if_free(self) -> Iterator[Connection | None]:
+        """A write transaction if no other writer holds or awaits the database now, else ``None`` at once (SQLite;
+        on PostgreSQL, whose writers do not take turns, always a transaction)."""
+        if self._gate is None:
+            with self._transaction() as conn:
+                yield conn
+            return
+        if not self._gate.try_acquire():
+            yield None
+            return
+        try:
+            with self._transaction() as conn:
+                yield conn
+        finally:
+            self._gate.release()
+
+    @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
             yield conn

@@ -51,9 +51,7 @@ class FileTurn:
     def acquire(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds for the turn; False if other processes kept it that long."""
         with self._state:
-            if self._turn < 0:
-                self._turn, self._queue = (os.open(path, os.O_RDWR | os.O_CREAT, 0o600) for path in self._paths)
-                self._opened += 1
+            self._open()
             if self._pending is None:
                 queued = _try_flock(self._queue)
                 if queued and _try_flock(self._turn):
@@ -76,6 +74,21 @@ class FileTurn:
                 return True
             self._wanted = False
             return False
+
+    def _open(self) -> None:
+        if self._turn < 0:  # (under self._state)
+            self._turn, self._queue = (os.open(path, os.O_RDWR | os.O_CREAT, 0o600) for path in self._paths)
+            self._opened += 1
+
+    def try_acquire(self) -> bool:
+        """Take the turn only if no other process holds it or waits for it (and no helper of ours is waiting)."""
+        with self._state:
+            self._open()
+            if self._pending is not None or not _try_flock(self._queue):
+                return False
+            taken = _try_flock(self._turn)
+            fcntl.flock(self._queue, fcntl.LOCK_UN)
+            return taken
 
     def _wait(self, pending: threading.Event, queued: bool, opened: int, turn: int, queue: int) -> None:
         try:
@@ -152,6 +165,22 @@ class WriteGate:
             if not handed:
                 self._waiting.remove((me, turn))
         return handed and self._take_across(deadline)
+
+    def try_acquire(self) -> bool:
+        """Take the lock only if nobody holds it or waits for it, in this process or (``across``) another."""
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            if self._owner is not None or self._waiting:
+                return False
+            self._owner, self._depth = me, 1
+        if self._across is None or self._across.try_acquire():
+            return True
+        with self._mutex:
+            self._hand_over()
+        return False
 
     def _take_across(self, deadline: float) -> bool:
         taken = False

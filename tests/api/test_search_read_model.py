@@ -16,7 +16,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import func, insert, inspect, select, update
 
 from aim.bootstrap import Hub
 from aim.cli import main
@@ -27,7 +27,7 @@ from aim.search.matching import TermCounts
 from aim.storage import migrate
 from aim.storage.schema import metadata
 from aim.storage.search_tables import search_cursor, search_keys, search_tokens
-from aim.storage.tables import records
+from aim.storage.tables import record_changes, records
 from api.hub.app import create_app
 from linkage.encoder import RawIdentity
 from linkage.stored import unpack_tokens
@@ -265,3 +265,49 @@ def test_after_the_records_change_the_others_search_with_the_previous_totals_whi
     with hub.database.read() as conn:
         counts.frequencies(conn, model, query)
     assert counted == [1], "the new totals are kept"
+
+
+def test_a_search_does_not_queue_behind_a_writer_to_file_changes_once_the_read_model_is_built(
+    sqlite_url: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    # During a nightly feed on SQLite every search that found the read model behind queued for the write lock behind
+    # the feed's batches and linking parts, and filed the changes inside its own request.
+    hub = build_staff_hub(sqlite_url, tmp_path)
+    try:
+        _filed(hub, tmp_path)
+        with hub.database.write() as conn:  # a record changed again, as by a batch its feed's linking has yet to file
+            last = conn.execute(select(record_changes).order_by(record_changes.c.seq.desc()).limit(1)).one()
+            conn.execute(insert(record_changes).values({**last._asdict(), "seq": None}))
+        assert hub.search.index.behind()
+        assert hub.search.index.built
+        holding, release, waited = threading.Event(), threading.Event(), []
+
+        def writer() -> None:
+            with hub.database.write():
+                holding.set()
+                release.wait(30)
+
+        held = threading.Thread(target=writer)
+        held.start()
+        assert holding.wait(10)
+        began = time.monotonic()
+        filed = hub.search.refresh(wait=False)
+        waited.append(time.monotonic() - began)
+        release.set()
+        held.join()
+        assert filed == 0
+        assert waited[0] < hub.database.write_wait_s / 2, f"waited {waited[0]:.1f} s for the writer"
+        assert hub.search.index.behind(), "left as it was"
+        asked: list[bool] = []
+        real = hub.search.index.refresh
+
+        def refresh(*, wait: bool = True) -> int:
+            asked.append(wait)
+            return real(wait=wait)
+
+        monkeypatch.setattr(hub.search.index, "refresh", refresh)
+        _search(hub, PEOPLE[0])
+        assert asked == [False]
+        assert not hub.search.index.behind(), "filed by the search once the database was free"
+    finally:
+        hub.close()

@@ -258,6 +258,47 @@ def test_a_turn_held_by_another_process_is_waited_for_until_given_back(
     assert other.ask("take 5") == "took"
 
 
+def test_trying_for_the_turn_takes_it_only_when_no_process_holds_or_awaits_it(
+    other_and_turn: tuple[_OtherProcess, FileTurn],
+) -> None:
+    other, turn = other_and_turn
+    gate = WriteGate(turn)
+    assert gate.try_acquire()
+    assert other.ask("take 0.1") == "refused"
+    gate.release()
+    assert other.ask("take 1") == "took"
+    began = time.monotonic()
+    assert not gate.try_acquire()
+    assert time.monotonic() - began < 1, "a try does not wait"
+    assert other.ask("give") == "gave"
+    assert _other_thread_tries(gate), "the failed try left the gate free"
+
+
+def test_trying_for_the_gate_fails_while_a_writer_of_this_process_holds_or_awaits_it() -> None:
+    gate = WriteGate()
+    assert gate.acquire(1)
+    assert not _other_thread_tries(gate)
+    assert gate.try_acquire(), "re-entrant for its holder"
+    gate.release()
+    gate.release()
+    assert _other_thread_tries(gate)
+
+
+def _other_thread_tries(gate: WriteGate) -> bool:
+    """Whether another thread's try takes the gate (and gives it back); False if the try failed."""
+    taken: list[bool] = []
+
+    def attempt() -> None:
+        taken.append(gate.try_acquire())
+        if taken[0]:
+            gate.release()
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    thread.join(5)
+    return taken == [True]
+
+
 def test_an_asker_that_gave_up_leaves_the_turn_free_once_its_helper_gets_it(
     other_and_turn: tuple[_OtherProcess, FileTurn],
 ) -> None:
