@@ -7,10 +7,12 @@ flight), 429 and 5xx. Anything else is the hub's final answer and is raised as :
 
 from __future__ import annotations
 
+import email.utils
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from aim.ingest.batches import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, count_ro
 from aim.partner.credentials import KEY_ID_HEADER, SIGNATURE_HEADER, sign, signing_key_id
 
 RETRY_STATUS = frozenset({409, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_S = 3600.0
 
 
 class PushError(AimError):
@@ -35,7 +38,8 @@ class PushError(AimError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential back-off with jitter, up to ``deadline_s`` seconds for one request."""
+    """Exponential back-off with jitter, up to ``deadline_s`` seconds for one request; never sooner than a
+    ``Retry-After`` the hub sent."""
 
     deadline_s: float = 900.0
     first_delay_s: float = 0.25
@@ -76,19 +80,42 @@ class HubClient:
         started = self.retry.monotonic()
         delay = self.retry.first_delay_s
         while True:
+            asked = None  # the hub's Retry-After, in seconds
             try:
                 response = self._http.request(method, path, content=body, headers=headers)
                 if response.status_code not in RETRY_STATUS:
                     return _checked(response)
                 problem = f"HTTP {response.status_code}"
+                asked = retry_after(response.headers.get("Retry-After"))
             except httpx.TransportError as exc:
                 problem = type(exc).__name__
-            if self.retry.monotonic() - started + delay > self.retry.deadline_s:
+            wait = delay * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
+            if asked is not None:  # never sooner than the hub asked (a busy hub says when to come back)
+                wait = max(wait, asked)
+                problem += f", Retry-After {asked:g}s"
+            if self.retry.monotonic() - started + wait > self.retry.deadline_s:
                 raise PushError(f"{method} {path}: gave up after retrying for {self.retry.deadline_s:.0f}s ({problem})")
             if self.on_retry:
-                self.on_retry(f"{method} {path}: {problem}; retrying")
-            self.retry.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
+                self.on_retry(f"{method} {path}: {problem}; retrying in {wait:.1f}s")
+            self.retry.sleep(wait)
             delay = min(delay * 2, self.retry.max_delay_s)
+
+
+def retry_after(value: str | None) -> float | None:
+    """The seconds a ``Retry-After`` header asks to wait (delay-seconds or an HTTP date, RFC 9110), at most an
+    hour; ``None`` when absent or unreadable (the back-off alone then decides)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), MAX_RETRY_AFTER_S)
 
 
 def _checked(response: httpx.Response) -> httpx.Response:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from aim.agent.push import HubClient, PushError, fetch_receipt, push_feed
+from aim.agent.push import HubClient, PushError, RetryPolicy, fetch_receipt, push_feed, retry_after
 from aim.bootstrap import Hub
 from aim.ingest.batches import split_feed, split_rows
 from aim.storage import feeds as feed_store
@@ -67,6 +68,54 @@ def test_a_storage_failure_is_503_with_retry_after_and_the_batch_is_kept_on_retr
     assert "disk" not in failed.text, "the database's own message stays in the hub"
     assert _send(client, keys, "PUT", "/v1/feeds/WMP-1/batches/1", feed.body, NDJSON).status_code == 201
     assert _send(client, keys, "POST", "/v1/feeds/WMP-1/commit").json()["accepted"] == 10
+
+
+def test_the_agent_waits_as_long_as_the_hub_asks_before_sending_again(
+    hub: Hub, client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = f.register(hub)
+    f.feed(tmp_path / "a.feed", f.rows(10))
+    store_batch, failures = feed_store.insert_batch, [OperationalError("INSERT ...", {}, OSError("disk I/O error"))]
+
+    def failing_once(*args: object, **kwargs: object) -> int:
+        if failures:
+            raise failures.pop()
+        return store_batch(*args, **kwargs)
+
+    monkeypatch.setattr(feed_store, "insert_batch", failing_once)
+    slept: list[float] = []
+    said: list[str] = []
+    agent = _hub_client(client, keys)
+    agent.retry = RetryPolicy(sleep=slept.append)
+    agent.on_retry = said.append
+    receipt = push_feed(tmp_path / "a.feed", client=agent)
+    assert receipt["accepted"] == 10
+    assert len(slept) == 1
+    assert slept[0] >= 5, "the back-off alone would have sent again within half a second"
+    assert "HTTP 503, Retry-After 5s" in said[0]
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, None),
+        ("7", 7.0),
+        (" 0 ", 0.0),
+        ("86400", 3600.0),  # at most an hour
+        ("soon", None),
+        ("-3", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date gone by: at once
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_a_date(header: str | None, seconds: float | None) -> None:
+    assert retry_after(header) == seconds
+
+
+def test_retry_after_as_a_date_to_come_is_the_seconds_until_then() -> None:
+    later = datetime.now(UTC) + timedelta(seconds=90)
+    waited = retry_after(format_datetime(later, usegmt=True))
+    assert waited is not None
+    assert 85 <= waited <= 90
 
 
 def test_the_agent_client_pushes_a_feed_and_gets_its_receipt(hub: Hub, client: TestClient, tmp_path: Path) -> None:
