@@ -6,6 +6,8 @@ fail closed with :class:`~aim.errors.ConfigError` naming the variable and the fi
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -17,6 +19,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from aim.errors import ConfigError
+
+log = logging.getLogger("aim.settings")
+# AIM_ variables of the portal, the agent, the tests and the compose file: not the hub's, and not misspelt.
+_OTHERS = ("AIM_PORTAL_", "AIM_TEST_", "AIM_CI_", "AIM_PARTNER_", "AIM_POSTGRES_", "AIM_SERVICES", "AIM_FUZZ_")
 
 DEFAULT_DATABASE_URL = "sqlite:///var/aim/hub.db"
 MIB = 1024 * 1024
@@ -64,6 +70,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every ``AIM_<FIELD>`` variable that is set; the rest keep their defaults."""
         env = os.environ if environ is None else environ
+        for name, meant in misspelt(env):
+            log.warning("%s is not a hub setting and is ignored: did you mean %s?", name, meant)
         values: dict[str, Any] = {}
         for spec in fields(cls):
             raw = env.get(env_name(spec.name))
@@ -95,6 +103,18 @@ class Settings:
 
 def env_name(field_name: str) -> str:
     return "AIM_" + field_name.upper()
+
+
+def misspelt(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``AIM_`` variables that are not a hub setting but nearly spell one: (the variable, the setting meant)."""
+    names = [env_name(spec.name) for spec in fields(Settings)]
+    found = []
+    for key in sorted(environ):
+        if key.startswith("AIM_") and key not in names and not key.startswith(_OTHERS):
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.85)
+            if close:
+                found.append((key, close[0]))
+    return found
 
 
 def _problems(s: Settings) -> list[str]:
