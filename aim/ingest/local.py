@@ -1,7 +1,9 @@
 """Ingesting a feed file on the hub itself (``aim hub ingest``): the API's code path, without HTTP.
 
 The file is split into the same batches the agent would push and goes through the same service calls (open, put
-each batch, commit), so a file and a push are accepted or rejected alike and are idempotent with each other.
+each batch, commit), so a file and a push are accepted or rejected alike and are idempotent with each other. Batches
+a push already stored (with another ``--batch-rows``, say) are cut where that push cut them; the rest as the agent
+would by default.
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ def ingest_file(
     if refusal:
         raise NotPermittedError(refusal)
     ingest.open_feed(partner=partner, manifest_body=feed.manifest_line)
-    batches = split_rows(feed.body, max_rows=batch_rows, max_bytes=batch_bytes)
+    batches, cut = [], 0
+    for size in ingest.stored_batch_sizes(partner=partner, feed_id=feed.manifest.feed_id):
+        if cut >= len(feed.body):
+            break
+        batches.append(feed.body[cut : cut + size])
+        cut += size
+    batches += split_rows(feed.body[cut:], max_rows=batch_rows, max_bytes=batch_bytes) if cut < len(feed.body) else []
     for seq, batch in enumerate(batches, start=1):
         ingest.put_batch(partner=partner, feed_id=feed.manifest.feed_id, seq=seq, body=batch)
     return ingest.commit_feed(partner=partner, feed_id=feed.manifest.feed_id)

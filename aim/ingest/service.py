@@ -180,6 +180,19 @@ class IngestService:
             self._on_committed(FeedCommitted(partner=partner, feed_pk=feed.pk, receipt=receipt))
         return receipt
 
+    def stored_batch_sizes(self, *, partner: Partner, feed_id: str) -> list[int]:
+        """The sizes in bytes of batch 1, 2, ... of a feed as already stored, up to the first one missing (none for a
+        feed not yet opened): where an earlier push cut the feed."""
+        with self._db.read() as conn:
+            feed = repo.feed_row(conn, partner_pk=partner.pk, feed_id=feed_id)
+            stored = [] if feed is None else repo.batches_of(conn, feed.pk)
+        sizes: list[int] = []
+        for batch in stored:
+            if batch.seq != len(sizes) + 1:
+                break
+            sizes.append(batch.size_bytes)
+        return sizes
+
     def receipt(self, *, partner: Partner, feed_id: str) -> Receipt:
         """The partner's receipt for one of its own feeds (another partner's feed is simply not found)."""
         with self._db.read() as conn:

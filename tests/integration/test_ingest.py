@@ -248,3 +248,21 @@ def test_a_suspended_partner_cannot_ingest_locally(hub: Hub, wmp: Partner, tmp_p
     f.feed(tmp_path / "a.feed", f.rows(2))
     with pytest.raises(NotPermittedError, match="suspended"):
         ingest_file(tmp_path / "a.feed", ingest=hub.ingest, partners=hub.partners)
+
+
+def test_a_feed_partly_pushed_in_other_batches_is_finished_on_the_hub_where_the_push_cut_it(
+    hub: Hub, wmp: Partner, tmp_path: Path
+) -> None:
+    # The agent pushed with --batch-rows 7 and stopped after two batches; the operator ingests the file on the hub.
+    f.feed(tmp_path / "a.feed", f.rows(30))
+    feed = split_feed((tmp_path / "a.feed").read_bytes())
+    hub.ingest.open_feed(partner=wmp, manifest_body=feed.manifest_line)
+    for seq, batch in enumerate(split_rows(feed.body, max_rows=7)[:2], start=1):
+        hub.ingest.put_batch(partner=wmp, feed_id="WMP-1", seq=seq, body=batch)
+    receipt = ingest_file(tmp_path / "a.feed", ingest=hub.ingest, partners=hub.partners)
+    assert (receipt.status, receipt.accepted, receipt.rejected) == ("committed", 30, 0)
+    with hub.database.read() as conn:
+        rows = list(conn.execute(select(feed_batches.c.row_count).order_by(feed_batches.c.seq)).scalars())
+    assert rows == [7, 7, 16]
+    again = ingest_file(tmp_path / "a.feed", ingest=hub.ingest, partners=hub.partners)
+    assert again == receipt
