@@ -150,7 +150,17 @@ def push_feed(
     feed_id = feed.manifest.feed_id
     client.call("POST", "/v1/feeds", feed.manifest_line, "application/json")
     for seq, batch in enumerate(split_rows(feed.body, max_rows=batch_rows, max_bytes=batch_bytes), start=1):
-        client.call("PUT", f"/v1/feeds/{feed_id}/batches/{seq}", batch, "application/x-ndjson")
+        try:
+            client.call("PUT", f"/v1/feeds/{feed_id}/batches/{seq}", batch, "application/x-ndjson")
+        except PushError as exc:
+            if exc.status != 413:
+                raise
+            raise PushError(
+                f"batch {seq} ({count_rows(batch):,} rows, {len(batch):,} bytes) is larger than the hub takes "
+                f"({exc}): push the feed again with a smaller --batch-rows (batch_rows in a schedule file)",
+                status=413,
+                body=exc.body,
+            ) from None
         if progress:
             progress(count_rows(batch))
     receipt: dict[str, Any] = client.call("POST", f"/v1/feeds/{feed_id}/commit").json()

@@ -10,9 +10,12 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from aim.agent.push import HubClient, PushError, RetryPolicy, fetch_receipt, push_feed, retry_after
-from aim.bootstrap import Hub
+from aim.bootstrap import Hub, bootstrap
+from aim.clock import FixedClock
 from aim.ingest.batches import split_feed, split_rows
+from aim.settings import Settings
 from aim.storage import feeds as feed_store
+from api.hub.app import create_app
 from tests import factories as f
 from tests.asgi import TestClient
 
@@ -228,3 +231,22 @@ def test_a_signature_is_bound_to_its_path(hub: Hub, client: TestClient, tmp_path
 
 def test_health_needs_no_credentials(client: TestClient) -> None:
     assert client.get("/v1/health").json() == {"status": "ok"}
+
+
+def test_a_batch_over_the_hubs_body_limit_is_refused_with_the_fix_and_a_smaller_one_goes_through(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(database_url=sqlite_url, max_body_bytes=8192, max_json_body_bytes=2048)
+    hub = bootstrap(settings, clock=FixedClock(f.NOW), migrate_schema=True)
+    try:
+        keys = f.register(hub)
+        f.feed(tmp_path / "a.feed", f.rows(40))
+        with TestClient(create_app(hub=hub)) as client:
+            with pytest.raises(
+                PushError, match=r"batch 1 \(40 rows, .* push the feed again with a smaller --batch-rows"
+            ):
+                push_feed(tmp_path / "a.feed", client=_hub_client(client, keys))
+            receipt = push_feed(tmp_path / "a.feed", client=_hub_client(client, keys), batch_rows=5)
+        assert receipt["accepted"] == 40
+    finally:
+        hub.close()
