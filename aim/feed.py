@@ -38,6 +38,7 @@ MAX_RECORD_ID = 64
 MAX_LEAD_CONTACT = 200
 MAX_DISPLAY = 4096
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+_PARTNER_CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
 
 Op = Literal["upsert", "delete"]
 
@@ -141,9 +142,16 @@ def _check_id(value: object, what: str, limit: int) -> str | None:
 
 
 def check_record_id(value: str, limit: int = MAX_RECORD_ID) -> str | None:
-    """Why ``value`` cannot be a record id (or, with ``limit=32``, a partner code), or ``None``; never echoes it."""
+    """Why ``value`` cannot be a record id, or ``None``; never echoes it."""
     problem = _check_id(value, "", limit)
     return problem.strip() if problem else None
+
+
+def check_partner_code(value: object) -> str | None:
+    """Why ``value`` cannot be a partner code (the rule the hub registers partners by), or ``None``."""
+    if isinstance(value, str) and _PARTNER_CODE_RE.fullmatch(value):
+        return None
+    return "the partner code must be 2-32 capital letters, digits or _, starting with a letter (as registered: WMP)"
 
 
 def parse_manifest(obj: object) -> Manifest:
@@ -163,10 +171,8 @@ def parse_manifest(obj: object) -> Manifest:
         problems.append(f"schema_version must be {SCHEMA_VERSION}; re-encode with this version of the agent")
     if obj.get("encoding") != ENCODING_PROFILE:
         problems.append(f"encoding must be {ENCODING_PROFILE!r}; re-encode with this version of the agent")
-    for name, limit in (("partner", 32), ("feed_id", 128), ("key_id", 64)):
-        problem = _check_id(obj.get(name), name, limit)
-        if problem:
-            problems.append(problem)
+    named = [check_partner_code(obj.get("partner")), _check_id(obj.get("feed_id"), "feed_id", 128)]
+    problems += [p for p in (*named, _check_id(obj.get("key_id"), "key_id", 64)) if p]
     row_count = obj.get("row_count")
     if not isinstance(row_count, int) or isinstance(row_count, bool) or row_count < 0:
         problems.append("row_count must be a whole number, 0 or more")

@@ -21,7 +21,7 @@ from aim.agent.display import seal_display
 from aim.agent.extract import ExtractRow, Problem, RowChecker, count_rows, open_extract
 from aim.agent.mapping import load_mapping
 from aim.errors import InputError
-from aim.feed import Manifest, Row, check_record_id, write_feed
+from aim.feed import Manifest, Row, check_partner_code, check_record_id, write_feed
 from aim.keys import load_keys
 from linkage.encoder import RecordEncoder
 from linkage.keyset import FieldKeys
@@ -153,9 +153,9 @@ def encode_extract(
         InputError: the extract, mapping or deletes file cannot be used; ConfigError: the keys cannot be used.
     """
     now = now or datetime.now(UTC)
-    problem = check_record_id(partner, limit=32)
+    problem = check_partner_code(partner)
     if problem:
-        raise InputError(f"partner code {problem}")
+        raise InputError(f"--partner {partner[:40]!r}: {problem}")
     keys = load_keys(directory=keys_dir)
     column_map = load_mapping(mapping) if mapping else {}
     delete_rows = _deletes(deletes)

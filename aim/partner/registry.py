@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import re
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -12,14 +11,13 @@ from sqlalchemy.engine import Connection
 
 from aim.clock import Clock, local_today
 from aim.errors import InputError, NotFoundError
+from aim.feed import check_partner_code
 from aim.partner import credentials
 from aim.partner.errors import AuthenticationError, NotPermittedError
 from aim.partner.model import ACTIVE, SUSPENDED, Partner
 from aim.storage import partners as repo
 from aim.storage.database import Database
 from aim.vocabulary import default_vocabulary
-
-_CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,31}$")
 
 
 @dataclass(frozen=True)
@@ -193,8 +191,8 @@ class PartnerRegistry:
 
 def _partner_problems(code: str, name: str, agreement_ref: str) -> list[str]:
     problems: list[str] = []
-    if not _CODE_RE.match(code):
-        problems.append("the partner code must be 2-32 capital letters, digits or _, starting with a letter")
+    if code_problem := check_partner_code(code):
+        problems.append(code_problem)
     if not name.strip() or len(name) > 200:
         problems.append("the partner name must be 1-200 characters")
     if not agreement_ref.strip() or len(agreement_ref) > 64:
