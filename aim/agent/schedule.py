@@ -13,7 +13,8 @@ Configured by a YAML file (``docs/ingest-api.md`` lists every field)::
 
 The feed id is ``<PARTNER>-<YYYYMMDD>`` (local date). A run encodes the extract only if that night's feed file does
 not exist yet, then pushes it; a re-run after a failure pushes the same file again, which the hub answers with the
-first result. The receipt is written beside the feed as ``<feed id>.receipt.json``.
+first result. The receipt is written beside the feed as ``<feed id>.receipt.json``. A night whose push failed is
+pushed by the next run, before that night's own feed (:func:`run_once`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from aim.agent.encode import encode_extract
-from aim.agent.push import HubClient, push_feed
+from aim.agent.push import HubClient, PushError, push_feed
 from aim.errors import ConfigError
 from aim.partner.credentials import load_signing_key
 
@@ -137,7 +138,15 @@ def run_once(
     encoder: Encoder = encode_with_agent,
     client: HubClient | None = None,
 ) -> dict[str, Any]:
-    """One night's run: encode (unless already done tonight), push, write the receipt; returns the receipt."""
+    """One night's run; returns tonight's receipt.
+
+    Encodes tonight's extract (unless already done tonight), then pushes every earlier night's feed in ``out_dir``
+    that has neither a receipt nor a refusal yet, oldest first (a night whose push failed is finished before the
+    next is applied), then tonight's. Each receipt is written beside its feed (``<feed id>.receipt.json``). A feed
+    the hub refuses for good gets ``<feed id>.refused.json`` with the hub's answer and is not pushed again; an
+    earlier night's refusal is logged and the run goes on, tonight's is raised. A push whose retries run out raises
+    at once: the next run starts with that feed again.
+    """
     local = now.astimezone(ZoneInfo(config.timezone))
     feed_id = f"{config.partner}-{local:%Y%m%d}"
     config.out_dir.mkdir(parents=True, exist_ok=True)
@@ -147,13 +156,52 @@ def run_once(
     own_client = client is None
     hub = client or client_for(config)
     try:
-        receipt = push_feed(feed, client=hub, batch_rows=config.batch_rows)
+        for earlier in unfinished_feeds(config, before=feed_id):
+            try:
+                _push(earlier, hub, config)
+            except PushError as exc:
+                if exc.status is None:  # retries ran out: stop, and start with this feed next time
+                    raise
+                log.error("feed %s refused by the hub (%s): see %s", earlier.stem, exc.status, _refused(earlier))
+        return _push(feed, hub, config)
     finally:
         if own_client:
             hub.close()
-    (config.out_dir / f"{feed_id}.receipt.json").write_text(json.dumps(receipt, indent=2), encoding="utf-8")
-    log.info("feed %s pushed: %s accepted, %s rejected", feed_id, receipt.get("accepted"), receipt.get("rejected"))
+
+
+def unfinished_feeds(config: ScheduleConfig, *, before: str) -> list[Path]:
+    """This partner's nightly feeds in ``out_dir`` from before feed ``before`` with no receipt and no refusal,
+    oldest first."""
+    named = re.compile(re.escape(config.partner) + r"-\d{8}")
+    return sorted(
+        path
+        for path in config.out_dir.glob(f"{config.partner}-*.feed")
+        if named.fullmatch(path.stem)
+        and path.stem < before
+        and not _receipt(path).exists()
+        and not _refused(path).exists()
+    )
+
+
+def _push(feed: Path, hub: HubClient, config: ScheduleConfig) -> dict[str, Any]:
+    try:
+        receipt = push_feed(feed, client=hub, batch_rows=config.batch_rows)
+    except PushError as exc:
+        if exc.status is not None:  # the hub's final answer: kept, so the feed is not sent again
+            answer = {"feed": feed.name, "status": exc.status, "error": str(exc), "body": exc.body}
+            _refused(feed).write_text(json.dumps(answer, indent=2), encoding="utf-8")
+        raise
+    _receipt(feed).write_text(json.dumps(receipt, indent=2), encoding="utf-8")
+    log.info("feed %s pushed: %s accepted, %s rejected", feed.stem, receipt.get("accepted"), receipt.get("rejected"))
     return receipt
+
+
+def _receipt(feed: Path) -> Path:
+    return feed.with_name(feed.stem + ".receipt.json")
+
+
+def _refused(feed: Path) -> Path:
+    return feed.with_name(feed.stem + ".refused.json")
 
 
 def build_scheduler(
