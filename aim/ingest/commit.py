@@ -45,17 +45,24 @@ def verify_feed(conn: Connection, feed: repo.FeedRow) -> None:
 
 
 def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], datetime]) -> None:
-    """Apply each unapplied batch in order, each in its own transaction together with its "applied" mark."""
+    """Apply each unapplied batch in order, each in its own transaction together with its "applied" mark.
+
+    A batch's rows are parsed and checked before its write transaction (they depend only on its stored bytes and the
+    day it was received), so other writers (a search's audit entry) wait only for the records to be written.
+    """
     with database.read() as conn:
         pending = [b.seq for b in repo.batches_of(conn, feed.pk) if b.applied_at is None]
     for seq in pending:
+        with database.read() as conn:
+            stored = repo.batch_row(conn, feed_pk=feed.pk, seq=seq)
+            body = None if stored is None or stored.applied_at is not None else repo.batch_body(conn, stored.pk)
+        if stored is None or body is None:
+            continue  # applied meanwhile by a concurrent commit in another process (its body is then let go)
+        checked = check_batch(body, today=stored.received_on)
         with database.write() as conn:
             batch = repo.batch_row(conn, feed_pk=feed.pk, seq=seq, for_update=True)
             if batch is None or batch.applied_at is not None:
                 continue  # applied meanwhile by a concurrent commit in another process
-            body = repo.batch_body(conn, batch.pk)
-            assert body is not None
-            checked = check_batch(body, today=batch.received_on)
             existing = records.existing_pks(
                 conn, partner_pk=feed.partner_pk, record_ids=(r.record_id for r in checked.rows)
             )
