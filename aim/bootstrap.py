@@ -110,8 +110,18 @@ def bootstrap(
     )
 
     child = AfterCommitProcess(settings) if after_commit_in_child else None
-    link_step = child.link if child is not None else identity.after_commit
-    rules_step = child.run_rules if child is not None else rules.after_ingest
+
+    def link_step(event: FeedCommitted) -> None:
+        if child is not None:
+            child.link(event)
+        else:
+            identity.after_commit(event)
+
+    def rules_step(event: FeedCommitted) -> None:
+        if child is not None:
+            child.run_rules(event)
+        else:
+            rules.after_ingest(event)
 
     def committed(event: FeedCommitted) -> None:
         # Identity resolution first: the rules read the links it writes. The feed is committed whatever happens

@@ -121,6 +121,9 @@ class BlockingIndex(Protocol):
 
     rules: tuple[BlockingRule, ...]
 
+    def catch_up(self) -> object:
+        """Bring the keys up to date in write transactions of its own, a few changes each."""
+
     def file_in(self, conn: Connection) -> object | None:
         """Bring the keys up to date inside ``conn``'s write transaction; ``None`` if that cannot be done now."""
 
@@ -166,6 +169,7 @@ class IdentityResolver:
         """
         report = LinkRun()
         while True:
+            self._before_part()
             with self._db.write() as conn:
                 if not self._db.try_lock(conn, LOCK):
                     if report.parts:
@@ -174,6 +178,23 @@ class IdentityResolver:
                 more = self._run(conn, report)
             if not more:
                 return report
+
+    def _before_part(self) -> None:
+        """What a part would otherwise do first inside its write transaction, done before it so that other writers
+        (on SQLite every writer, a search's audit entry too) do not wait for it: the term totals are counted in a
+        read and, for a run in parts (each finding its candidates by blocking key), the records changed since the
+        read model's cursor are filed in small transactions of their own. The part files whatever changed in
+        between, and counts again only if records changed meanwhile. (A run in one go, a feed large for its hub,
+        reads every linked record instead and leaves the read model to the search.)"""
+        with self._db.read() as conn:
+            self._frequencies(conn)
+            in_parts = self._part(conn, store.cursor(conn)) is not None
+        if (
+            in_parts
+            and self.index is not None
+            and tuple(self.index.rules) == (*self.model.blocking, *DETERMINISTIC_RULES)
+        ):
+            self.index.catch_up()
 
     def _part(self, conn: Connection, after_seq: int) -> int | None:
         """How many changes this transaction takes: ``None`` (all of them), unless there are more than

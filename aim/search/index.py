@@ -36,14 +36,17 @@ from linkage.stored import batch_from_packed, pack_tokens
 CURSOR = "search"
 LOCK = "aim-search-index"
 _BATCH = 5_000
+CATCH_UP_PART = 1_000  # record changes filed in one transaction by catch_up (about a tenth of a second's writing)
 
 
 @dataclass(frozen=True)
 class Filed:
-    """What bringing the read model up to date did: records filed, and the last change it covers."""
+    """What bringing the read model up to date did: records filed, the last change it now covers, and whether that
+    is the last change there was."""
 
     records: int
     latest: int
+    complete: bool = True
 
 
 @functools.cache
@@ -112,13 +115,31 @@ class SearchIndex:
         self._built = True
         return filed.records
 
-    def file_in(self, conn: Connection) -> Filed | None:
-        """:meth:`refresh` inside the caller's write transaction (committed or rolled back with it); ``None`` if
-        another process is refreshing (PostgreSQL), when the read model may be behind."""
+    def catch_up(self, *, part: int = CATCH_UP_PART) -> int:
+        """Bring the read model up to date in write transactions of at most ``part`` record changes each (a rebuild
+        in one), so that other writers wait for one of them at a time; returns the records filed. Another process
+        filing (PostgreSQL) is left to finish it."""
+        total = 0
+        while True:
+            with self._db.write() as conn:
+                filed = self.file_in(conn, limit=part)
+            if filed is None:
+                return total
+            total += filed.records
+            self._seen = filed.latest
+            self._built = True
+            if filed.complete:
+                return total
+
+    def file_in(self, conn: Connection, *, limit: int | None = None) -> Filed | None:
+        """:meth:`refresh` inside the caller's write transaction (committed or rolled back with it), for at most
+        ``limit`` record changes; ``None`` if another process is refreshing (PostgreSQL), when the read model may be
+        behind."""
         if not self._db.try_lock(conn, LOCK):
             return None
         row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
         latest = int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
+        upto = latest
         # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
         if row is None or row.blocking != self.signature:
             conn.execute(delete(search_keys))
@@ -127,14 +148,18 @@ class SearchIndex:
         elif row.last_seq >= latest:
             return Filed(0, latest)
         else:
+            if limit is not None:
+                after = select(record_changes.c.seq).where(record_changes.c.seq > row.last_seq)
+                last = conn.execute(after.order_by(record_changes.c.seq).offset(limit - 1).limit(1)).scalar()
+                upto = latest if last is None else int(last)
             changed = select(record_changes.c.record_pk).where(
-                record_changes.c.seq > row.last_seq, record_changes.c.seq <= latest
+                record_changes.c.seq > row.last_seq, record_changes.c.seq <= upto
             )
             pks = sorted(store.existing(conn, set(conn.execute(changed).scalars()) - {None}))
         for start in range(0, len(pks), _BATCH):
             self._file(conn, pks[start : start + _BATCH])
-        self._set_cursor(conn, row is None, latest)
-        return Filed(len(pks), latest)
+        self._set_cursor(conn, row is None, upto)
+        return Filed(len(pks), upto, complete=upto >= latest)
 
     def filed_under(self, conn: Connection, batch: RecordBatch) -> set[int]:
         """The records filed under a key that a record of ``batch`` looks up: every record a blocking rule pairs

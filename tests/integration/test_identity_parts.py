@@ -5,15 +5,17 @@ the same process gets its turn between two parts."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from aim.bootstrap import Hub, bootstrap
 from aim.clock import FixedClock
@@ -22,6 +24,8 @@ from aim.identity import store
 from aim.identity.resolver import IdentityResolver
 from aim.identity.service import IdentityService
 from aim.settings import Settings
+from aim.storage.engine import WRITE_OPTION
+from aim.storage.search_tables import search_cursor
 from aim.storage.tables import links, partners, record_changes, records
 from tests.databases import BACKENDS, fresh_postgres
 from tests.identity_factories import last_feed_waiting, population_feeds
@@ -175,3 +179,43 @@ def test_another_writer_of_the_process_gets_its_turn_between_two_parts(
         thread.join()
         assert run.parts > 3
         assert seen == [first_part_end]  # it wrote after the first part, not after the whole run
+
+
+def test_a_run_in_parts_files_the_read_model_and_counts_the_totals_before_each_part_not_inside_it(
+    new_hub: Callable[[], Hub], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A part's write transaction used to file every record changed since the read model's cursor (a whole batch of a
+    # nightly feed) and count the term totals (half a second on a million records) while every other writer waited.
+    hub = new_hub()
+    index = hub.search.index
+    hub.search.refresh()
+    with hub.database.write() as conn:  # the read model as it was before the waiting feed came
+        conn.execute(update(search_cursor).values(last_seq=store.cursor(conn)))
+    inside: list[tuple[int, int]] = []  # (limit or 0, records filed) of each filing inside a transaction
+    real_file_in, real_count = index.file_in, store.term_frequencies
+    counted_in: list[bool] = []
+
+    def file_in(conn: Any, *, limit: int | None = None) -> Any:
+        filed = real_file_in(conn, limit=limit)
+        inside.append((limit or 0, filed.records if filed else -1))
+        return filed
+
+    def term_frequencies(conn: Any, fields: Any) -> Any:
+        counted_in.append(bool(conn.get_execution_options().get(WRITE_OPTION)))
+        return real_count(conn, fields)
+
+    monkeypatch.setattr(index, "file_in", file_in)
+    monkeypatch.setattr(store, "term_frequencies", term_frequencies)
+    catch_up = functools.partial(index.catch_up, part=10)
+    monkeypatch.setattr(index, "catch_up", catch_up)
+    run = _resolver(hub, PART).run()
+    assert run.parts > 3
+    in_parts = [filed for limit, filed in inside if limit == 0]
+    caught_up = [filed for limit, filed in inside if limit == 10]
+    assert len(in_parts) == run.parts
+    assert sum(caught_up) == run.records_linked, "the waiting feed's records were filed beforehand"
+    assert max(caught_up) <= 10
+    assert in_parts == [0] * run.parts, "a part found nothing left to file"
+    assert counted_in
+    assert not any(counted_in), "the totals were counted in a read, never inside a write"
+    assert not index.behind()
