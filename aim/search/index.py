@@ -73,6 +73,7 @@ class SearchIndex:
         self.signature = signature(self.rules)
         self._seen = -1
         self._built = False  # the read model was seen filed under these rules
+        self._linking = False  # changes were seen waiting for identity resolution
 
     @property
     def current_to(self) -> int:
@@ -84,6 +85,11 @@ class SearchIndex:
         """Whether the read model was seen filed under these blocking rules (it may still be behind by changes)."""
         return self._built
 
+    @property
+    def linking(self) -> bool:
+        """Whether :meth:`behind` found changes that identity resolution has yet to link (it files them itself)."""
+        return self._linking
+
     def behind(self) -> bool:
         """Whether records have changed since the read model was last brought up to date (one cheap query)."""
         with self._db.read() as conn:
@@ -91,6 +97,7 @@ class SearchIndex:
             if latest == self._seen:
                 return False
             row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
+            self._linking = store.cursor(conn) < latest
         # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
         self._built = row is not None and row.blocking == self.signature
         if self._built and row is not None and row.last_seq >= latest:

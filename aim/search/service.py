@@ -78,6 +78,9 @@ class SearchService:
 
         Without ``wait`` (a search, once the read model is built), it is left as it is while another writer holds
         the database (see :meth:`SearchIndex.refresh`): a search never queues behind a feed's commit to file it.
+        A search does not file changes still waiting for identity resolution at all: their records are not yet linked
+        to a person it could show, and the linking files them (a feed large for its hub is linked in one go without
+        filing, and the next search files it).
         """
         filed = self.index.refresh(wait=wait)
         if filed:
@@ -91,7 +94,7 @@ class SearchService:
             QueryError: the query is not valid or too thin to search with.
         """
         check_query(query)
-        if self.index.behind():
+        if self.index.behind() and (not self.index.built or not self.index.linking):
             self.refresh(wait=not self.index.built)
         if self._counted_to != self.index.current_to:  # records changed, filed here or by identity resolution
             self._counts.invalidate()

@@ -25,6 +25,7 @@ from aim.identity import store
 from aim.search import EncodedQuery, encode_query
 from aim.search.matching import TermCounts
 from aim.storage import migrate
+from aim.storage.identity_tables import identity_cursor
 from aim.storage.schema import metadata
 from aim.storage.search_tables import search_cursor, search_keys, search_tokens
 from aim.storage.tables import record_changes, records
@@ -267,7 +268,7 @@ def test_after_the_records_change_the_others_search_with_the_previous_totals_whi
     assert counted == [1], "the new totals are kept"
 
 
-def test_a_search_does_not_queue_behind_a_writer_to_file_changes_once_the_read_model_is_built(
+def test_a_search_files_changes_only_once_linked_and_never_queues_behind_a_writer_to_file_them(
     sqlite_url: str, tmp_path: Path, monkeypatch: Any
 ) -> None:
     # During a nightly feed on SQLite every search that found the read model behind queued for the write lock behind
@@ -278,8 +279,23 @@ def test_a_search_does_not_queue_behind_a_writer_to_file_changes_once_the_read_m
         with hub.database.write() as conn:  # a record changed again, as by a batch its feed's linking has yet to file
             last = conn.execute(select(record_changes).order_by(record_changes.c.seq.desc()).limit(1)).one()
             conn.execute(insert(record_changes).values({**last._asdict(), "seq": None}))
+        asked: list[bool] = []
+        real = hub.search.index.refresh
+
+        def refresh(*, wait: bool = True) -> int:
+            asked.append(wait)
+            return real(wait=wait)
+
+        monkeypatch.setattr(hub.search.index, "refresh", refresh)
+        _search(hub, PEOPLE[1])
+        assert asked == [], "a change waiting for identity resolution is left for it to file"
+        with hub.database.write() as conn:  # linked, but not filed (as a feed large for its hub leaves it)
+            conn.execute(
+                update(identity_cursor).values(last_seq=select(func.max(record_changes.c.seq)).scalar_subquery())
+            )
         assert hub.search.index.behind()
         assert hub.search.index.built
+        assert not hub.search.index.linking
         holding, release, waited = threading.Event(), threading.Event(), []
 
         def writer() -> None:
@@ -291,21 +307,13 @@ def test_a_search_does_not_queue_behind_a_writer_to_file_changes_once_the_read_m
         held.start()
         assert holding.wait(10)
         began = time.monotonic()
-        filed = hub.search.refresh(wait=False)
+        filed = real(wait=False)
         waited.append(time.monotonic() - began)
         release.set()
         held.join()
         assert filed == 0
         assert waited[0] < hub.database.write_wait_s / 2, f"waited {waited[0]:.1f} s for the writer"
         assert hub.search.index.behind(), "left as it was"
-        asked: list[bool] = []
-        real = hub.search.index.refresh
-
-        def refresh(*, wait: bool = True) -> int:
-            asked.append(wait)
-            return real(wait=wait)
-
-        monkeypatch.setattr(hub.search.index, "refresh", refresh)
         _search(hub, PEOPLE[0])
         assert asked == [False]
         assert not hub.search.index.behind(), "filed by the search once the database was free"
