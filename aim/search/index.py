@@ -110,8 +110,7 @@ class SearchIndex:
 
         Another process already refreshing (PostgreSQL) is left to finish: this returns 0 and the search goes on
         with the read model as it is. Without ``wait``, so does another writer holding or awaiting the database
-        (SQLite): the changes are new records, not yet linked to a person a search could show, and corrected ones;
-        the linking that follows every commit files them in its first transaction.
+        (SQLite), for the search not to queue behind a feed's batches or its linking.
         """
         written = self._db.write() if wait else self._db.write_if_free()
         with written as conn:
