@@ -9,14 +9,16 @@ and the rules have run, as before.
 The child is started on the first commit (spawned: the parent has threads, whose locks fork would copy), builds the
 hub from the parent's settings, and stays for the next commits. A step that fails in the child fails as it would in
 the parent (the feed stands; the next run links it, see :func:`aim.bootstrap.bootstrap`). A child found dead is
-replaced and the step tried once more; if the new child dies too, the step fails with
-:class:`~concurrent.futures.process.BrokenProcessPool`. The child
-exits when its parent does, even mid-step (the database rolls its transaction back), so killing the hub stops its
-linking too; it ignores Ctrl-C, which the terminal sends to both, and finishes its step while the parent shuts down.
+replaced and the step tried once more; if the new child dies too, the step fails with ``BrokenProcessPool``.
+
+When the hub stops, the child finishes the step under way and exits (it ignores Ctrl-C, which the terminal sends to
+both); when the hub is killed, the child exits too, within half a second, even mid-step (the database rolls its
+transaction back). Its log lines go to the hub's standard error.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -44,6 +46,7 @@ class AfterCommitProcess:
         self._settings = settings
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
 
     def link(self, event: FeedCommitted) -> int:
         """Link what the feed changed (:meth:`aim.identity.service.IdentityService.after_commit`); returns the
@@ -56,9 +59,9 @@ class AfterCommitProcess:
         return self._call(_run_rules, event)
 
     def close(self) -> None:
-        """Let a step under way finish, then stop the child."""
+        """Let a step under way finish, then stop the child; a step asked for afterwards fails (the next run links)."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -83,6 +86,8 @@ class AfterCommitProcess:
 
     def _running(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the hub is shutting down: the next run links and runs the rules")
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
@@ -97,6 +102,7 @@ def _start(settings: Settings, parent: int) -> None:
     """In the child: build the hub, and exit as soon as the parent is gone."""
     global _hub  # noqa: PLW0603  (the child's one hub, kept between steps)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")  # to the parent's stderr
     from aim.bootstrap import bootstrap  # noqa: PLC0415  (bootstrap builds this class: imported in the child only)
 
     _hub = bootstrap(settings)

@@ -7,7 +7,6 @@ fail closed with :class:`~aim.errors.ConfigError` naming the variable and the fi
 from __future__ import annotations
 
 import difflib
-import logging
 import os
 import re
 from collections.abc import Mapping
@@ -20,7 +19,6 @@ from sqlalchemy.exc import ArgumentError
 
 from aim.errors import ConfigError
 
-log = logging.getLogger("aim.settings")
 # AIM_ variables of the portal, the agent, the tests and the compose file: not the hub's, and not misspelt.
 _OTHERS = ("AIM_PORTAL_", "AIM_TEST_", "AIM_CI_", "AIM_PARTNER_", "AIM_POSTGRES_", "AIM_SERVICES", "AIM_FUZZ_")
 
@@ -68,10 +66,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read every ``AIM_<FIELD>`` variable that is set; the rest keep their defaults."""
+        """Read every ``AIM_<FIELD>`` variable that is set; the rest keep their defaults. A variable that nearly
+        spells a setting is refused (:func:`misspelt`): a hub started on a default it was not meant to have (a new
+        database beside the real one) is worse than one that does not start."""
         env = os.environ if environ is None else environ
-        for name, meant in misspelt(env):
-            log.warning("%s is not a hub setting and is ignored: did you mean %s?", name, meant)
+        if wrong := misspelt(env):
+            named = "; ".join(f"{name} (did you mean {meant}?)" for name, meant in wrong)
+            raise ConfigError(f"not hub settings: {named}: rename the variables, or unset them")
         values: dict[str, Any] = {}
         for spec in fields(cls):
             raw = env.get(env_name(spec.name))

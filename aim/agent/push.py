@@ -94,7 +94,8 @@ class HubClient:
                 wait = max(wait, asked)
                 problem += f", Retry-After {asked:g}s"
             if self.retry.monotonic() - started + wait > self.retry.deadline_s:
-                raise PushError(f"{method} {path}: gave up after retrying for {self.retry.deadline_s:.0f}s ({problem})")
+                why = f"the next wait ({wait:.0f}s) would pass" if asked and asked == wait else "retried for"
+                raise PushError(f"{method} {path}: gave up: {why} the {self.retry.deadline_s:.0f}s allowed ({problem})")
             if self.on_retry:
                 self.on_retry(f"{method} {path}: {problem}; retrying in {wait:.1f}s")
             self.retry.sleep(wait)

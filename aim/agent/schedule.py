@@ -36,10 +36,11 @@ from apscheduler.triggers.cron import CronTrigger
 
 from aim.agent.encode import encode_extract
 from aim.agent.push import HubClient, PushError, push_feed
-from aim.errors import ConfigError
+from aim.errors import ConfigError, InputError
 from aim.partner.credentials import load_signing_key
 
 log = logging.getLogger("aim.agent.schedule")
+REFUSED = 422  # the hub's answer to an invalid feed: recorded, never sent again
 _AT_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 # (config, extract file, feed path, feed id) -> writes the feed file.
@@ -143,9 +144,10 @@ def run_once(
     Encodes tonight's extract (unless already done tonight), then pushes every earlier night's feed in ``out_dir``
     that has neither a receipt nor a refusal yet, oldest first (a night whose push failed is finished before the
     next is applied), then tonight's. Each receipt is written beside its feed (``<feed id>.receipt.json``). A feed
-    the hub refuses for good gets ``<feed id>.refused.json`` with the hub's answer and is not pushed again; an
-    earlier night's refusal is logged and the run goes on, tonight's is raised. A push whose retries run out raises
-    at once: the next run starts with that feed again.
+    the hub refuses as invalid (422: no retry or setting can change that), or a file that is not a whole feed, gets
+    ``<feed id>.refused.json`` with the reason and is not pushed again; an earlier night's refusal is logged and
+    the run goes on, tonight's is raised. Any other failure (retries run out, credentials refused, a batch too
+    large) raises at once, and the next run starts with that feed again.
     """
     local = now.astimezone(ZoneInfo(config.timezone))
     feed_id = f"{config.partner}-{local:%Y%m%d}"
@@ -159,8 +161,10 @@ def run_once(
         for earlier in unfinished_feeds(config, before=feed_id):
             try:
                 _push(earlier, hub, config)
+            except InputError:  # the file itself cannot be sent (see its refusal): the run goes on
+                log.error("feed %s cannot be sent: see %s", earlier.stem, _refused(earlier))
             except PushError as exc:
-                if exc.status is None:  # retries ran out: stop, and start with this feed next time
+                if exc.status != REFUSED:  # retries ran out, or a cause to fix (credentials, sizes): stop here
                     raise
                 log.error("feed %s refused by the hub (%s): see %s", earlier.stem, exc.status, _refused(earlier))
         return _push(feed, hub, config)
@@ -186,8 +190,11 @@ def unfinished_feeds(config: ScheduleConfig, *, before: str) -> list[Path]:
 def _push(feed: Path, hub: HubClient, config: ScheduleConfig) -> dict[str, Any]:
     try:
         receipt = push_feed(feed, client=hub, batch_rows=config.batch_rows)
+    except InputError as exc:  # the file cannot be read or is not a whole feed: kept, so it is not tried again
+        _refused(feed).write_text(json.dumps({"feed": feed.name, "status": None, "error": str(exc)}, indent=2))
+        raise
     except PushError as exc:
-        if exc.status is not None:  # the hub's final answer: kept, so the feed is not sent again
+        if exc.status == REFUSED:  # the feed itself is wrong: kept, so it is not sent again
             answer = {"feed": feed.name, "status": exc.status, "error": str(exc), "body": exc.body}
             _refused(feed).write_text(json.dumps(answer, indent=2), encoding="utf-8")
         raise

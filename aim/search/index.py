@@ -73,7 +73,8 @@ class SearchIndex:
         self.signature = signature(self.rules)
         self._seen = -1
         self._built = False  # the read model was seen filed under these rules
-        self._linking = False  # changes were seen waiting for identity resolution
+        self._filed_to = -1  # the change its cursor was seen at
+        self._linked_to = -1  # the change identity resolution's cursor was seen at
 
     @property
     def current_to(self) -> int:
@@ -86,9 +87,14 @@ class SearchIndex:
         return self._built
 
     @property
-    def linking(self) -> bool:
-        """Whether :meth:`behind` found changes that identity resolution has yet to link (it files them itself)."""
-        return self._linking
+    def linked_to(self) -> int:
+        """Identity resolution's cursor as :meth:`behind` last saw it: changes after it are not linked yet."""
+        return self._linked_to
+
+    @property
+    def unfiled_links(self) -> bool:
+        """Whether :meth:`behind` found changes already linked but not filed (a feed linked in one go)."""
+        return self._built and self._linked_to > self._filed_to
 
     def behind(self) -> bool:
         """Whether records have changed since the read model was last brought up to date (one cheap query)."""
@@ -97,16 +103,18 @@ class SearchIndex:
             if latest == self._seen:
                 return False
             row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
-            self._linking = store.cursor(conn) < latest
+            self._linked_to = store.cursor(conn)
         # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
         self._built = row is not None and row.blocking == self.signature
+        self._filed_to = int(row.last_seq) if row is not None and self._built else -1
         if self._built and row is not None and row.last_seq >= latest:
             self._seen = int(latest)
             return False
         return True
 
-    def refresh(self, *, wait: bool = True) -> int:
-        """File every record changed since the cursor (every record, when the rules changed); returns how many.
+    def refresh(self, *, wait: bool = True, through: int | None = None) -> int:
+        """File every record changed since the cursor, up to change ``through`` if given (every record, when the rules
+        changed); returns how many.
 
         Another process already refreshing (PostgreSQL) is left to finish: this returns 0 and the search goes on
         with the read model as it is. Without ``wait``, so does another writer holding or awaiting the database
@@ -114,7 +122,7 @@ class SearchIndex:
         """
         written = self._db.write() if wait else self._db.write_if_free()
         with written as conn:
-            filed = None if conn is None else self.file_in(conn)
+            filed = None if conn is None else self.file_in(conn, through=through)
             if filed is None:
                 return 0
         self._seen = filed.latest
@@ -137,27 +145,30 @@ class SearchIndex:
             if filed.complete:
                 return total
 
-    def file_in(self, conn: Connection, *, limit: int | None = None) -> Filed | None:
+    def file_in(self, conn: Connection, *, limit: int | None = None, through: int | None = None) -> Filed | None:
         """:meth:`refresh` inside the caller's write transaction (committed or rolled back with it), for at most
-        ``limit`` record changes; ``None`` if another process is refreshing (PostgreSQL), when the read model may be
-        behind."""
+        ``limit`` record changes and none after change ``through``; ``None`` if another process is refreshing
+        (PostgreSQL), when the read model may be behind. A rebuild (new blocking rules) files every record."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be 1 or more, not {limit}")
         if not self._db.try_lock(conn, LOCK):
             return None
         row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
         latest = int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
-        upto = latest
+        upto = latest if through is None else min(latest, through)
         # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
         if row is None or row.blocking != self.signature:
+            upto = latest
             conn.execute(delete(search_keys))
             conn.execute(delete(search_tokens))
             pks = list(conn.execute(select(records.c.pk).order_by(records.c.pk)).scalars())
-        elif row.last_seq >= latest:
-            return Filed(0, latest)
+        elif row.last_seq >= upto:
+            return Filed(0, max(int(row.last_seq), upto), complete=row.last_seq >= latest)
         else:
             if limit is not None:
                 after = select(record_changes.c.seq).where(record_changes.c.seq > row.last_seq)
                 last = conn.execute(after.order_by(record_changes.c.seq).offset(limit - 1).limit(1)).scalar()
-                upto = latest if last is None else int(last)
+                upto = upto if last is None else min(upto, int(last))
             changed = select(record_changes.c.record_pk).where(
                 record_changes.c.seq > row.last_seq, record_changes.c.seq <= upto
             )

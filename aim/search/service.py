@@ -73,16 +73,17 @@ class SearchService:
             self._index = SearchIndex(database=self._db, clock=self._clock, rules=rules)
         return self._index
 
-    def refresh(self, *, wait: bool = True) -> int:
-        """Bring the read model up to date now (otherwise the next search does); returns the records filed.
+    def refresh(self, *, wait: bool = True, through: int | None = None) -> int:
+        """Bring the read model up to date now (otherwise the next search does), up to change ``through`` if given;
+        returns the records filed.
 
-        Without ``wait`` (a search, once the read model is built), it is left as it is while another writer holds
-        the database (see :meth:`SearchIndex.refresh`): a search never queues behind a feed's commit to file it.
-        A search does not file changes still waiting for identity resolution at all: their records are not yet linked
-        to a person it could show, and the linking files them (a feed large for its hub is linked in one go without
-        filing, and the next search files it).
+        A search, once the read model is built, files only changes identity resolution has linked (``through`` its
+        cursor): the records of later ones are not linked to a person it could show, and the linking files them
+        itself, before each of its parts (a feed large for its hub is linked in one go without filing, and the next
+        search files it). And it does not ``wait``: while another writer holds the database (SQLite) the read model
+        is left as it is, so a search never queues behind a feed's commit (see :meth:`SearchIndex.refresh`).
         """
-        filed = self.index.refresh(wait=wait)
+        filed = self.index.refresh(wait=wait, through=through)
         if filed:
             self._counts.invalidate()
         return filed
@@ -94,8 +95,11 @@ class SearchService:
             QueryError: the query is not valid or too thin to search with.
         """
         check_query(query)
-        if self.index.behind() and (not self.index.built or not self.index.linking):
-            self.refresh(wait=not self.index.built)
+        if self.index.behind():
+            if not self.index.built:
+                self.refresh()  # the first build (or a rebuild for new rules): nothing to search without it
+            elif self.index.unfiled_links:
+                self.refresh(wait=False, through=self.index.linked_to)
         if self._counted_to != self.index.current_to:  # records changed, filed here or by identity resolution
             self._counts.invalidate()
             self._counted_to = self.index.current_to

@@ -176,11 +176,14 @@ class WriteGate:
             if self._owner is not None or self._waiting:
                 return False
             self._owner, self._depth = me, 1
-        if self._across is None or self._across.try_acquire():
-            return True
-        with self._mutex:
-            self._hand_over()
-        return False
+        taken = False
+        try:
+            taken = self._across is None or self._across.try_acquire()
+        finally:  # not taken (or the lock files failed): the next writer of this process must not wait for us
+            if not taken:
+                with self._mutex:
+                    self._hand_over()
+        return taken
 
     def _take_across(self, deadline: float) -> bool:
         taken = False

@@ -1,6 +1,6 @@
 """The partner's nightly run against the hub's API: a night whose push failed is pushed by the next run, before that
-night's own feed; a feed the hub refuses for good is recorded and not sent again; a run that cannot reach the hub
-stops with nothing recorded."""
+night's own feed; a feed the hub refuses as invalid is recorded and not sent again; a refusal that can be fixed
+(a suspended agreement) stops the run, and the feed goes with the next one."""
 
 from __future__ import annotations
 
@@ -76,21 +76,45 @@ def test_a_night_whose_push_failed_is_pushed_by_the_next_run_before_its_own(
     assert again == receipt, "the same night again: the hub's first answer"
 
 
-def test_a_feed_refused_for_good_is_recorded_and_the_nights_after_it_go_on(
+def test_a_feed_refused_as_invalid_is_recorded_and_the_nights_after_it_go_on(
     hub: Hub, client: TestClient, tmp_path: Path
 ) -> None:
     keys = f.register(hub)
     config = _config(tmp_path)
     config.out_dir.mkdir()
-    # A feed left from another partner's set-up: the hub refuses it (403), whatever the retries.
-    f.feed(config.out_dir / "WMP-20261120.feed", f.rows(2), partner="FIRE", feed_id="WMP-20261120")
+    # A feed whose id the hub cannot take (a '/' is part of its URLs): refused (422), whatever the retries; and a
+    # file cut short, which the agent cannot send.
+    f.feed(config.out_dir / "WMP-20261119.feed", f.rows(2), feed_id="WMP/20261119")
+    f.feed(config.out_dir / "WMP-20261120.feed", f.rows(2), feed_id="WMP-20261120")
+    cut = config.out_dir / "WMP-20261120.feed"
+    cut.write_bytes(cut.read_bytes()[:-100])
     agent = HubClient(base_url="http://testserver", token=keys.token, signing_key=keys.key, http=client)
     receipt = run_once(config, now=NIGHTS[1], encoder=_encoder({"WMP-20261121": 5}), client=agent)
     assert receipt["accepted"] == 5
-    refused = json.loads((config.out_dir / "WMP-20261120.refused.json").read_text(encoding="utf-8"))
-    assert refused["status"] == 403
-    assert "another partner" in refused["error"]
+    refused = json.loads((config.out_dir / "WMP-20261119.refused.json").read_text(encoding="utf-8"))
+    assert refused["status"] == 422
+    assert "feed_id must not contain '/'" in refused["error"]
+    unreadable = json.loads((config.out_dir / "WMP-20261120.refused.json").read_text(encoding="utf-8"))
+    assert unreadable["status"] is None
+    assert not list(config.out_dir.glob("WMP-2026111*.receipt.json"))
     assert not (config.out_dir / "WMP-20261120.receipt.json").exists()
     tonight = run_once(config, now=NIGHTS[2], encoder=_encoder({"WMP-20261122": 1}), client=agent)
     assert tonight["accepted"] == 1
     assert [row[0] for row in _committed(hub)] == ["WMP-20261121", "WMP-20261122"]
+
+
+def test_a_feed_refused_for_a_cause_that_can_be_fixed_stops_the_run_and_is_tried_again(
+    hub: Hub, client: TestClient, tmp_path: Path
+) -> None:
+    keys = f.register(hub)
+    config = _config(tmp_path)
+    encode = _encoder({"WMP-20261120": 3, "WMP-20261121": 2})
+    agent = HubClient(base_url="http://testserver", token=keys.token, signing_key=keys.key, http=client)
+    hub.partners.suspend("WMP", reason="agreement under review")
+    with pytest.raises(PushError, match="403"):
+        run_once(config, now=NIGHTS[0], encoder=encode, client=agent)
+    hub.partners.reinstate("WMP")
+    receipt = run_once(config, now=NIGHTS[1], encoder=encode, client=agent)
+    assert receipt["accepted"] == 2
+    assert [row[0] for row in _committed(hub)] == ["WMP-20261120", "WMP-20261121"]
+    assert not list(config.out_dir.glob("*.refused.json"))

@@ -268,35 +268,45 @@ def test_after_the_records_change_the_others_search_with_the_previous_totals_whi
     assert counted == [1], "the new totals are kept"
 
 
-def test_a_search_files_changes_only_once_linked_and_never_queues_behind_a_writer_to_file_them(
+def _changed_again(hub: Hub) -> int:
+    """A record changed again (as by a feed's batch); returns the change's number."""
+    with hub.database.write() as conn:
+        last = conn.execute(select(record_changes).order_by(record_changes.c.seq.desc()).limit(1)).one()
+        conn.execute(insert(record_changes).values({**last._asdict(), "seq": None}))
+        return int(conn.execute(select(func.max(record_changes.c.seq))).scalar_one())
+
+
+def _cursors(hub: Hub) -> tuple[int, int]:
+    """(the read model's cursor, identity resolution's cursor)."""
+    with hub.database.read() as conn:
+        return int(conn.execute(select(search_cursor.c.last_seq)).scalar_one()), store.cursor(conn)
+
+
+def test_a_search_files_only_linked_changes_and_never_queues_behind_a_writer_to_file_them(
     sqlite_url: str, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    # During a nightly feed on SQLite every search that found the read model behind queued for the write lock behind
-    # the feed's batches and linking parts, and filed the changes inside its own request.
+    # During a nightly feed every search that found the read model behind filed the feed's applied batches inside its
+    # own request (seconds on a large hub), and on SQLite queued for the write lock behind the feed's writes to do so.
     hub = build_staff_hub(sqlite_url, tmp_path)
     try:
         _filed(hub, tmp_path)
-        with hub.database.write() as conn:  # a record changed again, as by a batch its feed's linking has yet to file
-            last = conn.execute(select(record_changes).order_by(record_changes.c.seq.desc()).limit(1)).one()
-            conn.execute(insert(record_changes).values({**last._asdict(), "seq": None}))
-        asked: list[bool] = []
+        asked: list[dict[str, Any]] = []
         real = hub.search.index.refresh
 
-        def refresh(*, wait: bool = True) -> int:
-            asked.append(wait)
-            return real(wait=wait)
+        def refresh(**kwargs: Any) -> int:
+            asked.append(kwargs)
+            return real(**kwargs)
 
         monkeypatch.setattr(hub.search.index, "refresh", refresh)
+        filed_to, linked_to = _cursors(hub)
+        waiting = _changed_again(hub)  # not linked yet: the linking files it
         _search(hub, PEOPLE[1])
         assert asked == [], "a change waiting for identity resolution is left for it to file"
-        with hub.database.write() as conn:  # linked, but not filed (as a feed large for its hub leaves it)
-            conn.execute(
-                update(identity_cursor).values(last_seq=select(func.max(record_changes.c.seq)).scalar_subquery())
-            )
-        assert hub.search.index.behind()
-        assert hub.search.index.built
-        assert not hub.search.index.linking
-        holding, release, waited = threading.Event(), threading.Event(), []
+        assert _cursors(hub) == (filed_to, linked_to)
+        with hub.database.write() as conn:  # linked but not filed, as a feed linked in one go leaves it ...
+            conn.execute(update(identity_cursor).values(last_seq=waiting))
+        newer = _changed_again(hub)  # ... and the next feed's batch waiting for its linking
+        holding, release = threading.Event(), threading.Event()
 
         def writer() -> None:
             with hub.database.write():
@@ -307,15 +317,18 @@ def test_a_search_files_changes_only_once_linked_and_never_queues_behind_a_write
         held.start()
         assert holding.wait(10)
         began = time.monotonic()
-        filed = real(wait=False)
-        waited.append(time.monotonic() - began)
+        assert hub.search.index.behind()
+        assert hub.search.index.unfiled_links
+        filed = real(wait=False, through=waiting)
+        waited = time.monotonic() - began
         release.set()
         held.join()
         assert filed == 0
-        assert waited[0] < hub.database.write_wait_s / 2, f"waited {waited[0]:.1f} s for the writer"
-        assert hub.search.index.behind(), "left as it was"
+        assert waited < hub.database.write_wait_s / 2, f"waited {waited:.1f} s for the writer"
+        assert _cursors(hub)[0] == filed_to, "left as it was"
         _search(hub, PEOPLE[0])
-        assert asked == [False]
-        assert not hub.search.index.behind(), "filed by the search once the database was free"
+        assert asked == [{"wait": False, "through": waiting}]
+        assert _cursors(hub)[0] == waiting, "filed by the search up to the linked change, once the database was free"
+        assert hub.search.index.behind(), f"change {newer} is left for its linking"
     finally:
         hub.close()
