@@ -20,14 +20,26 @@ KEEP_TOGETHER = 1e9  # the weight of an edge that holds an existing person's rec
 
 
 def steward_decisions(conn: Connection, pk_a: I64, pk_b: I64) -> NDArray[np.int8]:
-    """The steward's decision on each pair of records (by pk), as :mod:`aim.identity.pairs` codes."""
-    low, high = np.minimum(pk_a, pk_b), np.maximum(pk_a, pk_b)
-    found = store.decisions(conn, zip(low.tolist(), high.tolist(), strict=True))
+    """The steward's decision on each pair of records (by pk), as :mod:`aim.identity.pairs` codes.
+
+    Matched as arrays: a large feed's first linking scores tens of millions of candidate pairs, and a Python tuple for
+    each (as this once made) took gigabytes, for the few pairs a steward has decided."""
     out = np.zeros(len(pk_a), dtype=np.int8)
-    for n, key in enumerate(zip(low.tolist(), high.tolist(), strict=True)):
-        status = found.get(key)
-        if status is not None:
-            out[n] = pairs.ACCEPTED if status == "accepted" else pairs.REJECTED
+    if not len(out):
+        return out
+    low, high = np.minimum(pk_a, pk_b).astype(np.int64), np.maximum(pk_a, pk_b).astype(np.int64)
+    decided = store.decided_pairs(conn, np.unique(low).tolist())
+    if not decided:
+        return out
+    d_low, d_high = (np.array([d[n] for d in decided], dtype=np.int64) for n in (0, 1))
+    codes = np.array([pairs.ACCEPTED if d[2] == "accepted" else pairs.REJECTED for d in decided], dtype=np.int8)
+    span = int(max(high.max(), d_high.max())) + 1  # one number for each pair: low * span + high
+    keys, d_keys = low * span + high, d_low * span + d_high
+    order = np.argsort(d_keys)
+    d_keys, codes = d_keys[order], codes[order]
+    at = np.minimum(np.searchsorted(d_keys, keys), len(d_keys) - 1)
+    hit = d_keys[at] == keys
+    out[hit] = codes[at[hit]]
     return out
 
 

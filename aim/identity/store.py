@@ -405,22 +405,23 @@ def record_event(
     return int(pk)
 
 
-def decisions(conn: Connection, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]:
-    """The steward's decisions (accepted or rejected) on any of ``pairs`` (each ``(low pk, high pk)``)."""
-    wanted = sorted(set(pairs))
-    if not wanted:
-        return {}
-    lows = sorted({a for a, _ in wanted})
-    wanted_set = set(wanted)
-    found: dict[tuple[int, int], str] = {}
-    for chunk in bulk.chunks(conn, lows):
-        query = select(review_pairs.c.record_a_pk, review_pairs.c.record_b_pk, review_pairs.c.status).where(
-            bulk.among(conn, review_pairs.c.record_a_pk, chunk), review_pairs.c.status.in_(("accepted", "rejected"))
-        )
-        for r in conn.execute(query):
-            key = (r.record_a_pk, r.record_b_pk)
-            if key in wanted_set:
-                found[key] = r.status
+_DECISIONS_BY_LOOKUP = 5_000
+
+
+def decided_pairs(conn: Connection, lows: Sequence[int]) -> list[tuple[int, int, str]]:
+    """The steward's decisions (accepted or rejected) on pairs whose lower record pk is one of ``lows``, as
+    ``(low pk, high pk, status)``. Looked up by ``lows`` when they are few; past ``_DECISIONS_BY_LOOKUP`` every
+    decision is read instead (a handful per thousand persons, against lookups for each of a large feed's records)."""
+    decided = review_pairs.c.status.in_(("accepted", "rejected"))
+    columns = (review_pairs.c.record_a_pk, review_pairs.c.record_b_pk, review_pairs.c.status)
+    if len(lows) > _DECISIONS_BY_LOOKUP:
+        wanted = set(lows)
+        rows = conn.execute(select(*columns).where(decided))
+        return [(int(a), int(b), str(status)) for a, b, status in rows if a in wanted]
+    found: list[tuple[int, int, str]] = []
+    for chunk in bulk.chunks(conn, list(lows)):
+        rows = conn.execute(select(*columns).where(bulk.among(conn, review_pairs.c.record_a_pk, chunk), decided))
+        found.extend((int(a), int(b), str(status)) for a, b, status in rows)
     return found
 
 

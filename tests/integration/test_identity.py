@@ -7,16 +7,19 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from aim.bootstrap import Hub, bootstrap
 from aim.clock import FixedClock
+from aim.identity import pairs, store
+from aim.identity.graph import steward_decisions
 from aim.identity.model_file import load_model, write_model
 from aim.identity.review import ReviewService
 from aim.identity.service import IdentityService
 from aim.settings import Settings
-from aim.storage.identity_tables import identity_events
+from aim.storage.identity_tables import identity_events, review_pairs
 from aim.storage.tables import links, partners, persons, records
 from linkage.model import Thresholds
 from tests import factories as f
@@ -194,3 +197,29 @@ def test_export_links_round_trips_through_aim_evaluate(feeds: idf.Feeds, tmp_pat
     result = CliRunner().invoke(main, ["evaluate", "--truth", str(truth), "--links", str(out)])
     assert result.exit_code == 0, result.output
     assert "precision 1.0000  recall 1.0000" in result.output
+
+
+@pytest.mark.parametrize("by_lookup", [True, False])
+def test_steward_decisions_are_found_for_each_pair_in_either_order(
+    feeds: idf.Feeds, monkeypatch: pytest.MonkeyPatch, by_lookup: bool
+) -> None:
+    hub = feeds.hub
+    feeds.ingest([idf.upsert(f"R{n}", who) for n, who in enumerate((idf.ALICE, idf.BOB, idf.TWIN_A, idf.TWIN_B))])
+    with hub.database.read() as conn:
+        r0, r1, r2, r3 = (int(pk) for pk in conn.execute(select(records.c.pk).order_by(records.c.pk)).scalars())
+    with hub.database.write() as conn:
+        for (a, b), status in {(r0, r1): "accepted", (r2, r3): "rejected", (r0, r2): "pending"}.items():
+            conn.execute(
+                review_pairs.insert().values(
+                    record_a_pk=a, record_b_pk=b, status=status, source="model", created_at=f.NOW, attempts=1
+                )
+            )
+    if not by_lookup:
+        monkeypatch.setattr(store, "_DECISIONS_BY_LOOKUP", 0)  # every decision read, then matched
+    pk_a = np.array([r1, r2, r0, r3, r0, r1], dtype=np.int64)
+    pk_b = np.array([r0, r3, r2, r2, r3, r1], dtype=np.int64)
+    with hub.database.read() as conn:
+        found = steward_decisions(conn, pk_a, pk_b).tolist()
+    assert found == [pairs.ACCEPTED, pairs.REJECTED, 0, pairs.REJECTED, 0, 0]
+    with hub.database.read() as conn:
+        assert steward_decisions(conn, pk_a[:0], pk_b[:0]).tolist() == []
