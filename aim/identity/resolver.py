@@ -168,8 +168,9 @@ class IdentityResolver:
             IdentityBusyError: another run holds the lock (PostgreSQL; SQLite serialises writers anyway).
         """
         report = LinkRun()
+        in_parts: bool | None = None  # decided once: a run in parts stays in parts (linked records only grow)
         while True:
-            self._before_part()
+            in_parts = self._before_part(in_parts)
             with self._db.write() as conn:
                 if not self._db.try_lock(conn, LOCK):
                     if report.parts:
@@ -179,7 +180,7 @@ class IdentityResolver:
             if not more:
                 return report
 
-    def _before_part(self) -> None:
+    def _before_part(self, in_parts: bool | None) -> bool:
         """What a part would otherwise do first inside its write transaction, done before it so that other writers
         (on SQLite every writer, a search's audit entry too) do not wait for it: the term totals are counted in a
         read and, for a run in parts (each finding its candidates by blocking key), the records changed since the
@@ -188,13 +189,15 @@ class IdentityResolver:
         reads every linked record instead and leaves the read model to the search.)"""
         with self._db.read() as conn:
             self._frequencies(conn)
-            in_parts = self._part(conn, store.cursor(conn)) is not None
+            if in_parts is None:
+                in_parts = self._part(conn, store.cursor(conn)) is not None
         if (
             in_parts
             and self.index is not None
             and tuple(self.index.rules) == (*self.model.blocking, *DETERMINISTIC_RULES)
         ):
             self.index.catch_up()
+        return in_parts
 
     def _part(self, conn: Connection, after_seq: int) -> int | None:
         """How many changes this transaction takes: ``None`` (all of them), unless there are more than

@@ -134,6 +134,8 @@ class SearchIndex:
         in one), so that other writers wait for one of them at a time; returns the records filed. Another process
         filing (PostgreSQL) is left to finish it."""
         total = 0
+        if not self.behind():  # one cheap read: no write transaction when there is nothing to file
+            return total
         while True:
             with self._db.write() as conn:
                 filed = self.file_in(conn, limit=part)

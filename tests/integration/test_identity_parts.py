@@ -23,6 +23,7 @@ from aim.fixtures import DEFAULT_AS_OF
 from aim.identity import store
 from aim.identity.resolver import IdentityResolver
 from aim.identity.service import IdentityService
+from aim.search.index import SearchIndex
 from aim.settings import Settings
 from aim.storage.engine import WRITE_OPTION
 from aim.storage.search_tables import search_cursor
@@ -187,10 +188,10 @@ def test_a_run_in_parts_files_the_read_model_and_counts_the_totals_before_each_p
     # A part's write transaction used to file every record changed since the read model's cursor (a whole batch of a
     # nightly feed) and count the term totals (half a second on a million records) while every other writer waited.
     hub = new_hub()
-    index = hub.search.index
     hub.search.refresh()
     with hub.database.write() as conn:  # the read model as it was before the waiting feed came
         conn.execute(update(search_cursor).values(last_seq=store.cursor(conn)))
+    index = SearchIndex(database=hub.database, clock=hub.clock, rules=hub.search.index.rules)  # not looked yet
     inside: list[tuple[int, int]] = []  # (limit or 0, records filed) of each filing inside a transaction
     real_file_in, real_count = index.file_in, store.term_frequencies
     counted_in: list[bool] = []
@@ -208,7 +209,11 @@ def test_a_run_in_parts_files_the_read_model_and_counts_the_totals_before_each_p
     monkeypatch.setattr(store, "term_frequencies", term_frequencies)
     catch_up = functools.partial(index.catch_up, part=10)
     monkeypatch.setattr(index, "catch_up", catch_up)
-    run = _resolver(hub, PART).run()
+    model = IdentityService(database=hub.database, clock=hub.clock).model
+    resolver = IdentityResolver(
+        database=hub.database, clock=hub.clock, model=model, index=index, keyed_from=1, part_size=PART
+    )
+    run = resolver.run()
     assert run.parts > 3
     in_parts = [filed for limit, filed in inside if limit == 0]
     caught_up = [filed for limit, filed in inside if limit == 10]
