@@ -50,23 +50,34 @@ def _unreachable() -> HubClient:
     return HubClient(base_url="http://127.0.0.1:9", token="t", signing_key=keys[0], retry=retry)
 
 
+def _agent(client: TestClient, keys: f.PartnerKeys) -> HubClient:
+    return HubClient(base_url="http://testserver", token=keys.token, signing_key=keys.key, http=client)
+
+
 def _committed(hub: Hub) -> list[str]:
     with hub.database.read() as conn:
         return list(conn.execute(select(feeds.c.feed_id).where(feeds.c.status == "committed").order_by(feeds.c.pk)))
 
 
+@pytest.mark.parametrize("cause", ["hub unreachable", "agreement suspended"])
 def test_a_night_whose_push_failed_is_pushed_by_the_next_run_before_its_own(
-    hub: Hub, client: TestClient, tmp_path: Path
+    hub: Hub, client: TestClient, tmp_path: Path, cause: str
 ) -> None:
     keys = f.register(hub)
     config = _config(tmp_path)
     encode = _encoder({"WMP-20261120": 3, "WMP-20261121": 4})
-    down = _unreachable()
-    with pytest.raises(PushError, match="gave up"):
-        run_once(config, now=NIGHTS[0], encoder=encode, client=down)
-    down.close()
+    agent = _agent(client, keys)
+    if cause == "hub unreachable":
+        down = _unreachable()
+        with pytest.raises(PushError, match="gave up"):
+            run_once(config, now=NIGHTS[0], encoder=encode, client=down)
+        down.close()
+    else:  # a refusal the partner can have fixed by the next night: the run stops, nothing is recorded
+        hub.partners.suspend("WMP", reason="agreement under review")
+        with pytest.raises(PushError, match="403"):
+            run_once(config, now=NIGHTS[0], encoder=encode, client=agent)
+        hub.partners.reinstate("WMP")
     assert sorted(p.name for p in config.out_dir.iterdir()) == ["WMP-20261120.feed"]
-    agent = HubClient(base_url="http://testserver", token=keys.token, signing_key=keys.key, http=client)
     receipt = run_once(config, now=NIGHTS[1], encoder=encode, client=agent)
     assert (receipt["feed_id"], receipt["accepted"]) == ("WMP-20261121", 4)
     assert [row[0] for row in _committed(hub)] == ["WMP-20261120", "WMP-20261121"]
@@ -88,7 +99,7 @@ def test_a_feed_refused_as_invalid_is_recorded_and_the_nights_after_it_go_on(
     f.feed(config.out_dir / "WMP-20261120.feed", f.rows(2), feed_id="WMP-20261120")
     cut = config.out_dir / "WMP-20261120.feed"
     cut.write_bytes(cut.read_bytes()[:-100])
-    agent = HubClient(base_url="http://testserver", token=keys.token, signing_key=keys.key, http=client)
+    agent = _agent(client, keys)
     receipt = run_once(config, now=NIGHTS[1], encoder=_encoder({"WMP-20261121": 5}), client=agent)
     assert receipt["accepted"] == 5
     refused = json.loads((config.out_dir / "WMP-20261119.refused.json").read_text(encoding="utf-8"))
@@ -101,20 +112,3 @@ def test_a_feed_refused_as_invalid_is_recorded_and_the_nights_after_it_go_on(
     tonight = run_once(config, now=NIGHTS[2], encoder=_encoder({"WMP-20261122": 1}), client=agent)
     assert tonight["accepted"] == 1
     assert [row[0] for row in _committed(hub)] == ["WMP-20261121", "WMP-20261122"]
-
-
-def test_a_feed_refused_for_a_cause_that_can_be_fixed_stops_the_run_and_is_tried_again(
-    hub: Hub, client: TestClient, tmp_path: Path
-) -> None:
-    keys = f.register(hub)
-    config = _config(tmp_path)
-    encode = _encoder({"WMP-20261120": 3, "WMP-20261121": 2})
-    agent = HubClient(base_url="http://testserver", token=keys.token, signing_key=keys.key, http=client)
-    hub.partners.suspend("WMP", reason="agreement under review")
-    with pytest.raises(PushError, match="403"):
-        run_once(config, now=NIGHTS[0], encoder=encode, client=agent)
-    hub.partners.reinstate("WMP")
-    receipt = run_once(config, now=NIGHTS[1], encoder=encode, client=agent)
-    assert receipt["accepted"] == 2
-    assert [row[0] for row in _committed(hub)] == ["WMP-20261120", "WMP-20261121"]
-    assert not list(config.out_dir.glob("*.refused.json"))
