@@ -191,13 +191,16 @@ class IdentityResolver:
             self._frequencies(conn)
             if in_parts is None:
                 in_parts = self._part(conn, store.cursor(conn)) is not None
-        if (
-            in_parts
-            and self.index is not None
-            and tuple(self.index.rules) == (*self.model.blocking, *DETERMINISTIC_RULES)
-        ):
-            self.index.catch_up()
+        index = self._keyed_index() if in_parts else None
+        if index is not None:
+            index.catch_up()
         return in_parts
+
+    def _keyed_index(self) -> BlockingIndex | None:
+        """The blocking-key index, if it files records under this model's blocking rules (else it cannot be used)."""
+        if self.index is not None and tuple(self.index.rules) == (*self.model.blocking, *DETERMINISTIC_RULES):
+            return self.index
+        return None
 
     def _part(self, conn: Connection, after_seq: int) -> int | None:
         """How many changes this transaction takes: ``None`` (all of them), unless there are more than
@@ -299,15 +302,15 @@ class IdentityResolver:
         and shares the block's anchor token with it.
         """
         rules = (*self.model.blocking, *DETERMINISTIC_RULES)
+        index = self._keyed_index()
         if (
-            self.index is not None
-            and tuple(self.index.rules) == rules
+            index is not None
             and store.linked_count(conn) >= self.keyed_from * len(new.pks)
-            and self.index.file_in(conn) is not None
+            and index.file_in(conn) is not None
         ):
-            pool = self.index.filed_under(conn, new.batch) - set(new.pks.tolist())
+            pool = index.filed_under(conn, new.batch) - set(new.pks.tolist())
             person_of = store.persons_of(conn, pool)
-            return self.index.load(conn, person_of), person_of
+            return index.load(conn, person_of), person_of
         looked_up = anchors(rules)
         if looked_up is None or len(new.pks) > self.lookup_limit:
             linked, person_of_linked = store.load_linked(conn)
