@@ -31,6 +31,7 @@ from aim.clock import Clock
 from aim.errors import ConfigError
 from aim.storage.database import Database
 from aim.storage.governance_tables import audit_log
+from aim.storage.records import lock_changes
 from aim.storage.tables import DERIVED_FROM_RECORD, links, persons, record_changes, records
 from aim.vocabulary import default_vocabulary
 from governance import Policy, PurgeReport, policy_digest, purge_cutoffs
@@ -71,6 +72,7 @@ def purge(
     with database.write() as conn:
         if not database.try_lock(conn, PURGE_LOCK) or (once_a_day and _purged(conn, as_of)):
             return PurgeResult(PurgeReport(as_of, digest, cutoffs), dry_run, ran=False)
+        lock_changes(conn)  # before any row is deleted: ingest takes the same lock first, so neither waits on the other
         expired = _expired(conn, cutoffs)
         ids = [pk for pk, _category in expired]
         derived = _delete_derived(conn, ids)

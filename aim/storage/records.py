@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from aim.ingest.plan import Plan
@@ -48,9 +48,21 @@ def _values(row: StoredRow, *, key_id: str, feed_pk: int, now: datetime) -> dict
     return values
 
 
+def lock_changes(conn: Connection) -> None:
+    """Hold ``record_changes`` against other writers to the end of this transaction (PostgreSQL; on SQLite the write
+    transaction already holds the database's one write lock). Taken first by every transaction that adds or removes
+    changes, so their entries become visible in the order they are numbered: identity resolution and the search read
+    model carry on from a cursor, and would pass over for good the changes of a transaction that took its numbers
+    before another's but committed after it."""
+    if bulk.is_postgres(conn):
+        conn.execute(text("LOCK TABLE record_changes IN SHARE ROW EXCLUSIVE MODE"))
+
+
 def apply_plan(conn: Connection, plan: Plan, *, partner_pk: int, feed_pk: int, key_id: str, now: datetime) -> None:
     """Write a batch's net changes: derived data of replaced and deleted records first, then the records, then
-    the new tokens, then one ``record_changes`` entry per changed record for the linkage step."""
+    the new tokens, then one ``record_changes`` entry per changed record for the linkage step (numbered in the order
+    the batches commit: see :func:`lock_changes`)."""
+    lock_changes(conn)
     for chunk in bulk.chunks(conn, plan.changed_pks):
         for table in DERIVED_FROM_RECORD:
             conn.execute(delete(table).where(bulk.among(conn, table.c.record_pk, chunk)))

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 
 from aim.bootstrap import Hub
 from aim.errors import InputError, NotFoundError
 from aim.ingest.batches import split_feed, split_rows
 from aim.ingest.errors import FeedConflictError
 from aim.ingest.local import ingest_file
-from aim.ingest.plan import NOTHING_TO_DELETE
+from aim.ingest.plan import NOTHING_TO_DELETE, Plan
 from aim.ingest.service import IngestService
 from aim.partner.errors import NotPermittedError
 from aim.partner.model import Partner
+from aim.storage import records as records_store
 from aim.storage.records import changes_after
 from aim.storage.tables import feed_batches, links, persons, record_tokens, records
 from tests import factories as f
@@ -266,3 +270,46 @@ def test_a_feed_partly_pushed_in_other_batches_is_finished_on_the_hub_where_the_
     assert rows == [7, 7, 16]
     again = ingest_file(tmp_path / "a.feed", ingest=hub.ingest, partners=hub.partners)
     assert again == receipt
+
+
+def test_changes_become_visible_in_the_order_they_are_numbered(
+    hub: Hub, wmp: Partner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Identity resolution and the read model carry on from a cursor over record_changes: a commit that numbered its
+    # changes first but committed after another partner's would be passed over for good, its records never linked.
+    f.register(hub, "FIRE")
+    f.feed(tmp_path / "a.feed", f.rows(5, prefix="W"))
+    f.feed(tmp_path / "b.feed", f.rows(5, prefix="F"), partner="FIRE", feed_id="FIRE-1")
+    _push(hub, wmp, tmp_path / "a.feed")
+    _push(hub, hub.partners.get("FIRE"), tmp_path / "b.feed")
+    applied, release = threading.Event(), threading.Event()
+    apply_plan = records_store.apply_plan
+
+    def held_open(conn: Connection, plan: Plan, **kwargs: Any) -> None:
+        apply_plan(conn, plan, **kwargs)
+        if kwargs["partner_pk"] == wmp.pk:  # WMP's changes are numbered; its transaction stays open
+            applied.set()
+            release.wait(30)
+
+    monkeypatch.setattr(records_store, "apply_plan", held_open)
+    first = threading.Thread(target=hub.ingest.commit_feed, kwargs={"partner": wmp, "feed_id": "WMP-1"})
+    second = threading.Thread(
+        target=hub.ingest.commit_feed, kwargs={"partner": hub.partners.get("FIRE"), "feed_id": "FIRE-1"}
+    )
+    first.start()
+    assert applied.wait(30)
+    second.start()
+    second.join(timeout=2)  # FIRE's commit: done, or waiting for WMP's
+    with hub.database.read() as conn:
+        seen = [change["seq"] for change in changes_after(conn, after_seq=0)]
+    release.set()
+    first.join(30)
+    second.join(30)
+    with hub.database.read() as conn:
+        every = [change["seq"] for change in changes_after(conn, after_seq=0)]
+    assert len(every) == 10
+    hub.identity.link()
+    with hub.database.read() as conn:
+        linked = conn.execute(select(func.count()).select_from(links)).scalar_one()
+    assert linked == 10, "the records of the commit numbered first and committed last were never linked"
+    assert seen == every[: len(seen)], f"changes {seen} were visible before {sorted(set(every) - set(seen))}"
