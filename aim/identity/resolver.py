@@ -2,7 +2,9 @@
 against every record already known, and keep person ids persistent.
 
 One run, in one write transaction (so a crash changes nothing and a re-run carries on from the same cursor); on a
-large hub, in parts of ``PART_SIZE`` (100) changes, each its own transaction with its own cursor (see ``run``):
+large hub, in parts of ``PART_SIZE`` (100) changes, each its own transaction with its own cursor (see ``run``), whose
+reads (step 3, the scoring of step 4, the records of the persons reached) are done beforehand in a read transaction,
+used if nothing they were read from has changed (see ``_Plan``):
 
 1. the changes after the cursor; each touched record is detached from its person (ingest already removed the
    links of changed and deleted records; the open history row says where each was);
@@ -21,6 +23,7 @@ large hub, in parts of ``PART_SIZE`` (100) changes, each its own transaction wit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,8 +55,8 @@ LOOKUP_LIMIT = 2_000
 # records first costs about as much as linking them into a small hub; past this, lookups by token (which grow with
 # the hub) cost far more. Below it the read model is left for the next search to bring up to date.
 KEYED_FROM = 10
-# Changes linked in one transaction when a run finds its candidates by blocking key (see run()): about a quarter
-# of a second each on a hub of a million records, which is what a search's audit entry may wait for.
+# Changes linked in one transaction when a run finds its candidates by blocking key (see run()); their reads are done
+# before it, so a search's audit entry waits for the writing alone (a few hundredths of a second on a million records).
 PART_SIZE = 100
 Frequencies = Mapping[str, TermFrequencies]
 DETERMINISTIC_RULES = (
@@ -100,6 +103,32 @@ class LinkRun:
     methods: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """The records to link, their candidates and the scored candidate pairs (rows of ``combined``: the new records,
+    then the candidates). ``person_of_known`` is ``None`` when they were read before the part's transaction."""
+
+    new: store.Loaded
+    known: store.Loaded
+    person_of_known: dict[int, int] | None
+    combined: RecordBatch
+    combined_pks: NDArray[np.int64]
+    scored: ScoredPairs
+    held: store.Loaded | None = None  # read beforehand: the records of the persons the pairs judged links reach
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A part's pairs read before its write transaction, with what they were read at: identity resolution's cursor
+    and the last record change. They stand while both are the same (no other run linked, no commit changed a record)
+    and the part's records are the same; a purge meanwhile (which adds no change) is found by the candidates whose
+    link is gone."""
+
+    cursor: int
+    latest: int
+    pairs: _Pairs
+
+
 def anchors(rules: Sequence[BlockingRule]) -> list[tuple[str, str]] | None:
     """For each rule, the ``(left field, right field)`` to look candidates up by; ``None`` if a rule has no token
     field (a Bloom-only rule), when every known record is a candidate."""
@@ -126,6 +155,9 @@ class BlockingIndex(Protocol):
 
     def file_in(self, conn: Connection) -> object | None:
         """Bring the keys up to date inside ``conn``'s write transaction; ``None`` if that cannot be done now."""
+
+    def filed_through(self, conn: Connection) -> bool:
+        """Whether every record change in ``conn``'s snapshot is filed (a read: no filing is done)."""
 
     def filed_under(self, conn: Connection, batch: RecordBatch) -> set[int]:
         """Every record filed under a key that a record of ``batch`` looks up."""
@@ -155,7 +187,7 @@ class IdentityResolver:
         self.index = index
         self.keyed_from = keyed_from
         self.part_size = part_size
-        self._counted: tuple[int | None, Frequencies] | None = None
+        self._counted: tuple[int, Frequencies] | None = None
 
     def run(self) -> LinkRun:
         """Process every change after the cursor; a run with nothing to do changes nothing.
@@ -171,12 +203,13 @@ class IdentityResolver:
         in_parts: bool | None = None  # decided once: a run in parts stays in parts (linked records only grow)
         while True:
             in_parts = self._before_part(in_parts)
+            plan = self._plan() if in_parts else None
             with self._db.write() as conn:
                 if not self._db.try_lock(conn, LOCK):
                     if report.parts:
                         return report  # another run took over between two parts and carries on from our cursor
                     raise IdentityBusyError("identity resolution is already running: retry when it has finished")
-                more = self._run(conn, report)
+                more = self._run(conn, report, plan)
             if not more:
                 return report
 
@@ -202,6 +235,36 @@ class IdentityResolver:
             return self.index
         return None
 
+    def _plan(self) -> _Plan | None:
+        """A part's reads, done in a read transaction before its write transaction: the records to link, their
+        candidates (by blocking key), the scored pairs and the records of the persons they reach: most of a part's
+        time on a large hub. ``None`` when the part would not find its candidates by blocking key, or the read model
+        is not filed up to date."""
+        index = self._keyed_index()
+        if index is None or self.part_size is None:
+            return None
+        with self._db.read() as conn:
+            cursor = store.cursor(conn)
+            if not index.filed_through(conn):
+                return None
+            # a part, or the rest when no more than a part is left (the transaction then takes all there is)
+            part = self._part(conn, cursor) or self.part_size
+            changes = changes_after(conn, after_seq=cursor, limit=part)
+            touched = {int(c["record_pk"]) for c in changes if c["record_pk"] is not None}
+            new = store.load_records(conn, store.existing(conn, touched))
+            if not len(new.pks) or store.linked_count(conn) < self.keyed_from * len(new.pks):
+                return None
+            known, _ = self._filed_candidates(conn, index, new)
+            frequencies = self._frequencies(conn)
+            planned = self._pairs(new, known, None, frequencies)
+            _, verdicts, person_of_known = self._judged(conn, [], frequencies, planned)
+            linked_to = planned.scored.j[verdicts.link]
+            reached = {person_of_known[int(planned.combined_pks[x])] for x in linked_to if x >= len(new.pks)}
+            members = store.members_of(conn, reached)
+            held = store.load_records(conn, sorted({pk for pks in members.values() for pk in pks}))
+            latest = self._latest(conn)
+        return _Plan(cursor, latest, dataclasses.replace(planned, held=held))
+
     def _part(self, conn: Connection, after_seq: int) -> int | None:
         """How many changes this transaction takes: ``None`` (all of them), unless there are more than
         ``part_size`` and every one will find its candidates by blocking key (the hub holds ``keyed_from`` linked
@@ -216,9 +279,12 @@ class IdentityResolver:
             return None
         return self.part_size
 
-    def _run(self, conn: Connection, report: LinkRun) -> bool:
-        """Link one part of the changes into ``report``; True if changes are left after it."""
+    def _run(self, conn: Connection, report: LinkRun, plan: _Plan | None = None) -> bool:
+        """Link one part of the changes into ``report``; True if changes are left after it. ``plan`` (the part's
+        pairs, read beforehand) is used only if nothing it was read from has changed since."""
         report.cursor = store.cursor(conn)
+        if plan is not None and (plan.cursor, plan.latest) != (report.cursor, self._latest(conn)):
+            plan = None  # another run linked, or a commit changed records, since it was read
         part = self._part(conn, report.cursor)
         touched: set[int] = set()
         taken = 0
@@ -244,14 +310,20 @@ class IdentityResolver:
         frequencies = self._frequencies(conn)
         self._recheck(conn, set(previous.values()), frequencies, report)
         if present:
-            self._link(conn, sorted(present), previous, frequencies, report)
+            planned = plan.pairs if plan is not None and plan.pairs.new.pks.tolist() == sorted(present) else None
+            self._link(conn, sorted(present), previous, frequencies, report, planned=planned)
         store.set_cursor(conn, report.cursor, model_version=self.model.version, now=now)
         return part is not None and bool(changes_after(conn, after_seq=report.cursor, limit=1))
+
+    @staticmethod
+    def _latest(conn: Connection) -> int:
+        """The last record change (0 for none)."""
+        return int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
 
     def _frequencies(self, conn: Connection) -> Frequencies:
         """The term frequencies over every record, counted again only when records have changed since (the parts
         of one run share them: counting takes a few tenths of a second on a hub of a million records)."""
-        latest = conn.execute(select(func.max(record_changes.c.seq))).scalar()
+        latest = self._latest(conn)
         if self._counted is None or self._counted[0] != latest:
             self._counted = (latest, store.term_frequencies(conn, tf_fields(self.model)))
         return self._counted[1]
@@ -308,9 +380,7 @@ class IdentityResolver:
             and store.linked_count(conn) >= self.keyed_from * len(new.pks)
             and index.file_in(conn) is not None
         ):
-            pool = index.filed_under(conn, new.batch) - set(new.pks.tolist())
-            person_of = store.persons_of(conn, pool)
-            return index.load(conn, person_of), person_of
+            return self._filed_candidates(conn, index, new)
         looked_up = anchors(rules)
         if looked_up is None or len(new.pks) > self.lookup_limit:
             linked, person_of_linked = store.load_linked(conn)
@@ -321,30 +391,70 @@ class IdentityResolver:
         person_of = store.persons_of(conn, pool)
         return store.load_records(conn, person_of), person_of
 
-    def _link(
-        self, conn: Connection, new_pks: list[int], previous: dict[int, int], frequencies: Frequencies, report: LinkRun
-    ) -> None:
+    @staticmethod
+    def _filed_candidates(
+        conn: Connection, index: BlockingIndex, new: store.Loaded
+    ) -> tuple[store.Loaded, dict[int, int]]:
+        """The linked records filed under a blocking key of a record of ``new``, and their persons."""
+        pool = index.filed_under(conn, new.batch) - set(new.pks.tolist())
+        person_of = store.persons_of(conn, pool)
+        return index.load(conn, person_of), person_of
+
+    def _pairs(
+        self, new: store.Loaded, known: store.Loaded, person_of_known: dict[int, int] | None, frequencies: Frequencies
+    ) -> _Pairs:
+        """The candidate pairs the blocking rules find between ``new`` and ``new`` + ``known``, scored."""
         model = self.model
-        new = store.load_records(conn, new_pks)
-        known, person_of_known = self._candidates(conn, new)
-        n_new = len(new.pks)
         combined = RecordBatch.concat([new.batch, known.batch])
         combined_pks = np.concatenate([new.pks, known.pks])
         found = block(
             (*model.blocking, *DETERMINISTIC_RULES), new.batch, combined, max_block_pairs=model.max_block_pairs
         )
-        keep = (found.j >= n_new) | (new.pks[found.i] < combined_pks[found.j])
+        keep = (found.j >= len(new.pks)) | (new.pks[found.i] < combined_pks[found.j])
         i, j = found.i[keep], found.j[keep]
-        report.candidate_pairs += len(i)
         scored = score_pairs(model, new.batch, combined, i, j, frequencies=frequencies)
-        decisions = steward_decisions(conn, new.pks[i], combined_pks[j])
-        verdicts = pairs.judge(model, new.batch, combined, scored, decisions)
+        return _Pairs(new, known, person_of_known, combined, combined_pks, scored)
+
+    def _judged(
+        self, conn: Connection, new_pks: list[int], frequencies: Frequencies, planned: _Pairs | None
+    ) -> tuple[_Pairs, pairs.Verdicts, dict[int, int]]:
+        """The part's scored pairs (read here unless ``planned``), the verdict on each under the steward's decisions,
+        and the person of each known record in a pair judged a link (and, for pairs read beforehand, a review)."""
+        if planned is None:
+            new = store.load_records(conn, new_pks)
+            planned = self._pairs(new, *self._candidates(conn, new), frequencies)
+        new, scored, combined_pks = planned.new, planned.scored, planned.combined_pks
+        decisions = steward_decisions(conn, new.pks[scored.i], combined_pks[scored.j])
+        verdicts = pairs.judge(self.model, new.batch, planned.combined, scored, decisions)
+        if planned.person_of_known is not None:
+            return planned, verdicts, planned.person_of_known
+        wanted = {int(combined_pks[x]) for x in scored.j[verdicts.link | verdicts.review] if x >= len(new.pks)}
+        person_of_known = store.persons_of(conn, wanted)
+        if len(person_of_known) < len(wanted):  # purged since the pairs were read: read them again, here
+            return self._judged(conn, new_pks, frequencies, None)
+        return planned, verdicts, person_of_known
+
+    def _link(
+        self,
+        conn: Connection,
+        new_pks: list[int],
+        previous: dict[int, int],
+        frequencies: Frequencies,
+        report: LinkRun,
+        *,
+        planned: _Pairs | None = None,
+    ) -> None:
+        model = self.model
+        planned, verdicts, person_of_known = self._judged(conn, new_pks, frequencies, planned)
+        new, scored, combined_pks = planned.new, planned.scored, planned.combined_pks
+        n_new = len(new.pks)
+        i, j = scored.i, scored.j
+        report.candidate_pairs += len(i)
 
         # The nodes: the new records, then every record of each person a link edge reaches.
         reached = {person_of_known[int(combined_pks[x])] for x in j[verdicts.link] if x >= n_new}
         members = store.members_of(conn, reached)
-        member_pks = sorted({pk for pks in members.values() for pk in pks})
-        held = store.load_records(conn, member_pks)
+        held = _held(conn, sorted({pk for pks in members.values() for pk in pks}), planned.held)
         nodes = store.Loaded(np.concatenate([new.pks, held.pks]), RecordBatch.concat([new.batch, held.batch]))
         index = {int(pk): n for n, pk in enumerate(nodes.pks)}
         person_of_node = np.full(len(nodes.pks), -1, dtype=np.int64)
@@ -413,7 +523,7 @@ class IdentityResolver:
         now = self._clock.now()
         if persons_here:
             survivor = persons_here[0]
-            members = store.members_of(conn, persons_here[1:])
+            members = store.members_of(conn, persons_here[1:]) if len(persons_here) > 1 else {}
             for absorbed in persons_here[1:]:
                 moved = members.get(absorbed, [])
                 store.move_records(conn, moved, to_person=survivor, reason="merged", now=now)
@@ -467,6 +577,16 @@ class IdentityResolver:
                 }
             )
         report.reviews_queued += store.queue_reviews(conn, pending, now=self._clock.now())
+
+
+def _held(conn: Connection, member_pks: list[int], read: store.Loaded | None) -> store.Loaded:
+    """The records ``member_pks``: taken from those ``read`` beforehand if they are all there (records do not change
+    while the last record change is the same), else read now."""
+    if read is not None and member_pks:
+        rows = np.searchsorted(read.pks, member_pks)
+        if rows.max() < len(read.pks) and np.array_equal(read.pks[rows], member_pks):
+            return store.Loaded(read.pks[rows], read.batch.take(rows))
+    return store.load_records(conn, member_pks)
 
 
 def _groups(labels: np.ndarray) -> list[np.ndarray]:

@@ -180,10 +180,18 @@ class SearchIndex:
         self._set_cursor(conn, row is None, upto)
         return Filed(len(pks), upto, complete=upto >= latest)
 
+    def filed_through(self, conn: Connection) -> bool:
+        """Whether the read model is filed under these rules up to the last record change of ``conn``'s snapshot (a
+        read: :meth:`filed_under` is then exact without :meth:`file_in`)."""
+        row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
+        latest = int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
+        # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
+        return row is not None and row.blocking == self.signature and row.last_seq >= latest
+
     def filed_under(self, conn: Connection, batch: RecordBatch) -> set[int]:
         """The records filed under a key that a record of ``batch`` looks up: every record a blocking rule pairs
         one of them with (a hash collision adds a record the rules then leave out). Current once :meth:`file_in`
-        has run in the same transaction."""
+        has run in the same transaction, or :meth:`filed_through` says so."""
         keys = lookup_keys(batch, self.rules)
         found: set[int] = set()
         for chunk in bulk.chunks(conn, keys):

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import select, update
 
@@ -23,11 +24,14 @@ from aim.fixtures import DEFAULT_AS_OF
 from aim.identity import store
 from aim.identity.resolver import IdentityResolver
 from aim.identity.service import IdentityService
+from aim.ingest.local import ingest_file
+from aim.retention.purge import _delete_derived
 from aim.search.index import SearchIndex
 from aim.settings import Settings
 from aim.storage.engine import WRITE_OPTION
 from aim.storage.search_tables import search_cursor
 from aim.storage.tables import links, partners, record_changes, records
+from tests import factories as f
 from tests.databases import BACKENDS, fresh_postgres
 from tests.identity_factories import last_feed_waiting, population_feeds
 
@@ -217,10 +221,101 @@ def test_a_run_in_parts_files_the_read_model_and_counts_the_totals_before_each_p
     assert run.parts > 3
     in_parts = [filed for limit, filed in inside if limit == 0]
     caught_up = [filed for limit, filed in inside if limit == 10]
-    assert len(in_parts) == run.parts
+    assert not in_parts, "the parts read their candidates beforehand, so file nothing in their transactions"
     assert sum(caught_up) == run.records_linked, "the waiting feed's records were filed beforehand"
     assert max(caught_up) <= 10
-    assert in_parts == [0] * run.parts, "a part found nothing left to file"
     assert counted_in
     assert not any(counted_in), "the totals were counted in a read, never inside a write"
     assert not index.behind()
+
+
+def test_a_part_reads_its_candidates_before_its_write_transaction(
+    new_hub: Callable[[], Hub], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reading a part's candidates is most of its time on a large hub: read in a write transaction, every other writer
+    # (on SQLite a search's audit entry) waited for it.
+    hub = new_hub()
+    index = hub.search.index
+    inside: list[bool] = []
+    real = index.filed_under
+
+    def filed_under(conn: Any, batch: Any) -> Any:
+        inside.append(bool(conn.get_execution_options().get(WRITE_OPTION)))
+        return real(conn, batch)
+
+    monkeypatch.setattr(index, "filed_under", filed_under)
+    run = _resolver(hub, PART).run()
+    assert run.parts > 3
+    assert inside == [False] * run.parts
+    assert _unlinked(hub) == 0
+
+
+def _interrupted(hub: Hub, monkeypatch: pytest.MonkeyPatch, act: Callable[[Hub, Any], None], *, planned: bool) -> int:
+    """Link the waiting feed in parts, doing ``act(hub, plan)`` between the second part's reads and its transaction;
+    ``planned`` False: every part reads its pairs again inside its transaction, as it did before it could read them
+    beforehand. Returns how many times the candidates were read inside a transaction."""
+    resolver = _resolver(hub, PART)
+    real_plan, real_candidates, calls, inside = resolver._plan, resolver._candidates, itertools.count(1), []
+
+    def plan() -> Any:
+        made = real_plan()
+        if next(calls) == 2:
+            act(hub, made)
+        return made if planned else None
+
+    def candidates(*args: Any) -> Any:
+        inside.append(1)
+        return real_candidates(*args)
+
+    monkeypatch.setattr(resolver, "_plan", plan)
+    monkeypatch.setattr(resolver, "_candidates", candidates)
+    assert resolver.run().parts > 3
+    return len(inside)
+
+
+def _strongest_candidates(hub: Hub, plan: Any, count: int) -> list[tuple[str, str]]:
+    """The ``count`` known records in the plan's best-scored pairs, as (partner, record id)."""
+    known_rows = plan.pairs.scored.j >= len(plan.pairs.new.pks)
+    order = np.argsort(-plan.pairs.scored.weight[known_rows], kind="stable")
+    pks = list(dict.fromkeys(plan.pairs.combined_pks[plan.pairs.scored.j[known_rows]][order].tolist()))[:count]
+    query = select(partners.c.code, records.c.record_id).join(partners).where(records.c.pk.in_(pks))
+    with hub.database.read() as conn:
+        return sorted((code, record_id) for code, record_id in conn.execute(query))
+
+
+def test_a_commit_between_a_parts_reads_and_its_transaction_makes_it_read_them_again(
+    new_hub: Callable[[], Hub], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def commit(hub: Hub, plan: Any) -> None:  # new records: the totals the pairs were scored with have changed
+        path = tmp_path / f"late-{id(hub)}.feed"
+        f.feed(path, [f.upsert(f"LATE{n}", day=NOW.date()) for n in range(5)], partner="WMP", feed_id="WMP-LATE")
+        assert ingest_file(path, ingest=hub.ingest, partners=hub.partners).accepted == 5
+
+    read_again, as_before = new_hub(), new_hub()
+    inside = _interrupted(read_again, monkeypatch, commit, planned=True)
+    assert inside == 1, "the interrupted part read its candidates again in its transaction"
+    _interrupted(as_before, monkeypatch, commit, planned=False)
+    assert _unlinked(read_again) == _unlinked(as_before) == 0
+    assert _persons(read_again) == _persons(as_before)
+
+
+def test_a_purge_between_a_parts_reads_and_its_transaction_makes_it_read_them_again(
+    new_hub: Callable[[], Hub], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def purge(hub: Hub, plan: Any) -> None:  # as a purge does: the records and what derives from them (no change)
+        gone = _strongest_candidates(hub, plan, 3)
+        with hub.database.write() as conn:
+            pks = [pk for code, rid in gone for pk in _record_pks(conn, code, rid)]
+            _delete_derived(conn, pks)
+
+    read_again, as_before = new_hub(), new_hub()
+    inside = _interrupted(read_again, monkeypatch, purge, planned=True)
+    assert inside == 1, "the interrupted part read its candidates again in its transaction"
+    _interrupted(as_before, monkeypatch, purge, planned=False)
+    assert _unlinked(read_again) == _unlinked(as_before) == 0
+    assert _persons(read_again) == _persons(as_before)
+
+
+def _record_pks(conn: Any, code: str, record_id: str) -> list[int]:
+    query = select(records.c.pk).join(partners).where(partners.c.code == code, records.c.record_id == record_id)
+    return list(conn.execute(query).scalars())
