@@ -36,7 +36,7 @@ from linkage.stored import batch_from_packed, pack_tokens
 CURSOR = "search"
 LOCK = "aim-search-index"
 _BATCH = 5_000
-CATCH_UP_PART = 1_000  # record changes filed in one transaction by catch_up (about a tenth of a second's writing)
+CATCH_UP_PART = 200  # record changes filed in one transaction by catch_up: under a tenth of a second on 1.4M records
 
 
 @dataclass(frozen=True)
