@@ -1,4 +1,4 @@
-"""Committing a feed: check it whole, then apply its batches one transaction each, then close it."""
+"""Committing a feed: check it whole, then apply its batches in order, a few rows a transaction, then close it."""
 
 from __future__ import annotations
 
@@ -44,10 +44,16 @@ def verify_feed(conn: Connection, feed: repo.FeedRow) -> None:
         )
 
 
-def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], datetime]) -> None:
-    """Apply each unapplied batch in order, each in its own transaction together with its "applied" mark.
+# Valid rows applied in one write transaction: about 0.06 s of writing on a hub of 1.4 million records (a 5,000-row
+# batch in one took 2.8 s, which every other writer, a search's audit entry on SQLite, waited for).
+APPLY_ROWS = 100
 
-    A batch's rows are parsed and checked before its write transaction (they depend only on its stored bytes and the
+
+def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], datetime]) -> None:
+    """Apply each unapplied batch in order, ``APPLY_ROWS`` rows a transaction, each together with the batch's count of
+    rows applied (so a commit interrupted part-way through a batch carries on after its last applied rows).
+
+    A batch's rows are parsed and checked before its write transactions (they depend only on its stored bytes and the
     day it was received), so other writers (a search's audit entry) wait only for the records to be written.
     """
     with database.read() as conn:
@@ -58,20 +64,26 @@ def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], d
             body = None if stored is None or stored.applied_at is not None else repo.batch_body(conn, stored.pk)
         if stored is None or body is None:
             continue  # applied meanwhile by a concurrent commit in another process (its body is then let go)
-        checked = check_batch(body, today=stored.received_on)
-        with database.write() as conn:
-            batch = repo.batch_row(conn, feed_pk=feed.pk, seq=seq, for_update=True)
-            if batch is None or batch.applied_at is not None:
-                continue  # applied meanwhile by a concurrent commit in another process
-            existing = records.existing_pks(
-                conn, partner_pk=feed.partner_pk, record_ids=(r.record_id for r in checked.rows)
-            )
-            plan = plan_batch(checked.rows, existing)
-            records.apply_plan(conn, plan, partner_pk=feed.partner_pk, feed_pk=feed.pk, key_id=feed.key_id, now=now())
-            repo.insert_rejections(conn, batch.pk, plan.rejections, stage="apply")
-            repo.mark_applied(
-                conn, batch.pk, now=now(), inserted=plan.inserted, replaced=plan.replaced, deleted=plan.deleted
-            )
+        rows = check_batch(body, today=stored.received_on).rows
+        done = False
+        while not done:
+            with database.write() as conn:
+                batch = repo.batch_row(conn, feed_pk=feed.pk, seq=seq, for_update=True)
+                if batch is None or batch.applied_at is not None:
+                    break  # applied meanwhile by a concurrent commit in another process
+                start = batch.applied_rows  # (which may also have applied some of its rows meanwhile)
+                part = rows[start : start + APPLY_ROWS]
+                existing = records.existing_pks(
+                    conn, partner_pk=feed.partner_pk, record_ids=(r.record_id for r in part)
+                )
+                plan = plan_batch(part, existing)
+                records.apply_plan(
+                    conn, plan, partner_pk=feed.partner_pk, feed_pk=feed.pk, key_id=feed.key_id, now=now()
+                )
+                repo.insert_rejections(conn, batch.pk, plan.rejections, stage="apply")
+                done = start + len(part) >= len(rows)
+                counts = {"inserted": plan.inserted, "replaced": plan.replaced, "deleted": plan.deleted}
+                repo.mark_applied(conn, batch.pk, rows=len(part), done=now() if done else None, **counts)
 
 
 def finish(conn: Connection, feed: repo.FeedRow, *, now: datetime) -> None:

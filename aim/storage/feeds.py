@@ -47,6 +47,7 @@ class BatchRow:
     valid_rows: int
     received_on: date
     applied_at: datetime | None
+    applied_rows: int
     inserted: int
     replaced: int
     deleted: int
@@ -108,10 +109,21 @@ def batch_body(conn: Connection, batch_pk: int) -> bytes | None:
     return bytes(body) if body is not None else None
 
 
-def mark_applied(conn: Connection, batch_pk: int, *, now: datetime, inserted: int, replaced: int, deleted: int) -> None:
-    """Record that a batch's rows are in the records table, and drop its raw bytes (no longer needed)."""
-    values = {"applied_at": now, "body": None, "inserted": inserted, "replaced": replaced, "deleted": deleted}
-    conn.execute(update(feed_batches).where(feed_batches.c.pk == batch_pk).values(**values))
+def mark_applied(
+    conn: Connection, batch_pk: int, *, rows: int, inserted: int, replaced: int, deleted: int, done: datetime | None
+) -> None:
+    """Record that ``rows`` more of a batch's valid rows are in the records table, with their counts; ``done``: the
+    batch is wholly applied then, and its raw bytes (needed until then to carry on) are dropped."""
+    c = feed_batches.c
+    values: dict[str, Any] = {
+        "applied_rows": c.applied_rows + rows,
+        "inserted": c.inserted + inserted,
+        "replaced": c.replaced + replaced,
+        "deleted": c.deleted + deleted,
+    }
+    if done is not None:
+        values |= {"applied_at": done, "body": None}
+    conn.execute(update(feed_batches).where(c.pk == batch_pk).values(**values))
 
 
 def insert_rejections(conn: Connection, batch_pk: int, rejections: Iterable[Rejection], *, stage: str) -> int:

@@ -113,6 +113,8 @@ feed_batches = Table(
     Column("received_on", Date, nullable=False),  # the "today" the rows were validated against
     Column("received_at", UTCDateTime, nullable=False),
     Column("applied_at", UTCDateTime, nullable=True),
+    # valid rows applied so far: a large batch is applied in several transactions (aim.ingest.commit)
+    Column("applied_rows", Integer, nullable=False, default=0, server_default="0"),
     Column("inserted", Integer, nullable=False, default=0),
     Column("replaced", Integer, nullable=False, default=0),
     Column("deleted", Integer, nullable=False, default=0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from aim.bootstrap import Hub
 from aim.errors import InputError, NotFoundError
+from aim.ingest import commit as commit_module
 from aim.ingest.batches import split_feed, split_rows
 from aim.ingest.errors import FeedConflictError
 from aim.ingest.local import ingest_file
@@ -116,7 +118,11 @@ def test_corrections_replace_and_deletions_remove_everything_derived(hub: Hub, w
     assert [(c["record_id"], c["change"]) for c in changes[-2:]] == [("R3", "upsert"), ("R4", "delete")]
 
 
-def test_rows_of_one_batch_apply_in_order(hub: Hub, wmp: Partner, tmp_path: Path) -> None:
+@pytest.mark.parametrize("apply_rows", [100, 2, 1])  # the batch in one transaction, or cut between any two rows
+def test_rows_of_one_batch_apply_in_order(
+    hub: Hub, wmp: Partner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apply_rows: int
+) -> None:
+    monkeypatch.setattr(commit_module, "APPLY_ROWS", apply_rows)
     seq = [f.upsert("A"), f.upsert("A", day=f.TODAY), f.upsert("B"), f.delete("B"), f.delete("B"), f.upsert("C")]
     f.feed(tmp_path / "a.feed", seq)
     receipt = ingest_file(tmp_path / "a.feed", ingest=hub.ingest, partners=hub.partners)
@@ -189,7 +195,6 @@ def test_more_rows_than_the_manifest_are_refused_at_once(hub: Hub, wmp: Partner,
 
 
 def test_a_commit_interrupted_after_some_batches_resumes(hub: Hub, wmp: Partner, tmp_path: Path) -> None:
-    from aim.ingest import commit as commit_module
     from aim.storage import feeds as feeds_repo
 
     f.feed(tmp_path / "a.feed", f.rows(100))
@@ -216,6 +221,32 @@ def test_a_commit_interrupted_after_some_batches_resumes(hub: Hub, wmp: Partner,
     assert _count(hub, records) == 40, "the first batch is in, the second rolled back whole"
     receipt = hub.ingest.commit_feed(partner=wmp, feed_id="WMP-1")
     assert (receipt.accepted, receipt.inserted, _count(hub, records)) == (100, 100, 100)
+
+
+def test_a_commit_interrupted_inside_a_batch_carries_on_after_its_last_applied_rows(
+    hub: Hub, wmp: Partner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(commit_module, "APPLY_ROWS", 30)  # the one 100-row batch in four transactions
+    f.feed(tmp_path / "a.feed", f.rows(100))
+    _push(hub, wmp, tmp_path / "a.feed", max_rows=100)
+    apply_plan, calls = records_store.apply_plan, itertools.count(1)
+
+    def crashing(*args: Any, **kwargs: Any) -> None:
+        if next(calls) == 3:
+            raise OSError("the hub was killed")
+        apply_plan(*args, **kwargs)
+
+    monkeypatch.setattr(records_store, "apply_plan", crashing)
+    with pytest.raises(OSError, match="killed"):
+        hub.ingest.commit_feed(partner=wmp, feed_id="WMP-1")
+    with hub.database.read() as conn:
+        applied = conn.execute(select(feed_batches.c.applied_rows, feed_batches.c.inserted)).one()
+    assert (tuple(applied), _count(hub, records)) == ((60, 60), 60), "two transactions stand, the third rolled back"
+    monkeypatch.setattr(records_store, "apply_plan", apply_plan)
+    receipt = hub.ingest.commit_feed(partner=wmp, feed_id="WMP-1")
+    assert (receipt.accepted, receipt.inserted, receipt.rejected) == (100, 100, 0)
+    with hub.database.read() as conn:
+        assert len(changes_after(conn, after_seq=0)) == _count(hub, records) == 100  # none applied twice
 
 
 def test_partners_see_only_their_own_feeds(hub: Hub, wmp: Partner, tmp_path: Path) -> None:
