@@ -50,8 +50,8 @@ APPLY_ROWS = 100
 
 
 def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], datetime]) -> None:
-    """Apply each unapplied batch in order, ``APPLY_ROWS`` rows a transaction, each together with the batch's count of
-    rows applied (so a commit interrupted part-way through a batch carries on after its last applied rows).
+    """Apply each unapplied batch in order, ``APPLY_ROWS`` rows a transaction, each together with how far the batch is
+    applied (so a commit interrupted part-way through a batch carries on after its last applied rows).
 
     A batch's rows are parsed and checked before its write transactions (they depend only on its stored bytes and the
     day it was received), so other writers (a search's audit entry) wait only for the records to be written.
@@ -71,8 +71,8 @@ def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], d
                 batch = repo.batch_row(conn, feed_pk=feed.pk, seq=seq, for_update=True)
                 if batch is None or batch.applied_at is not None:
                     break  # applied meanwhile by a concurrent commit in another process
-                start = batch.applied_rows  # (which may also have applied some of its rows meanwhile)
-                part = rows[start : start + APPLY_ROWS]
+                so_far = repo.progress(conn, batch.pk)  # (which may also have applied some of its rows meanwhile)
+                part = rows[so_far.applied_rows : so_far.applied_rows + APPLY_ROWS]
                 existing = records.existing_pks(
                     conn, partner_pk=feed.partner_pk, record_ids=(r.record_id for r in part)
                 )
@@ -81,9 +81,17 @@ def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], d
                     conn, plan, partner_pk=feed.partner_pk, feed_pk=feed.pk, key_id=feed.key_id, now=now()
                 )
                 repo.insert_rejections(conn, batch.pk, plan.rejections, stage="apply")
-                done = start + len(part) >= len(rows)
-                counts = {"inserted": plan.inserted, "replaced": plan.replaced, "deleted": plan.deleted}
-                repo.mark_applied(conn, batch.pk, rows=len(part), done=now() if done else None, **counts)
+                applied = repo.Progress(
+                    so_far.applied_rows + len(part),
+                    so_far.inserted + plan.inserted,
+                    so_far.replaced + plan.replaced,
+                    so_far.deleted + plan.deleted,
+                )
+                done = applied.applied_rows >= len(rows)
+                if done:
+                    repo.mark_applied(conn, batch.pk, now=now(), done=applied)
+                else:
+                    repo.record_progress(conn, batch.pk, applied)
 
 
 def finish(conn: Connection, feed: repo.FeedRow, *, now: datetime) -> None:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from aim.ingest.validation import Rejection
-from aim.storage.tables import feed_batches, feeds, row_rejections
+from aim.storage.tables import batch_progress, feed_batches, feeds, row_rejections
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,6 @@ class BatchRow:
     valid_rows: int
     received_on: date
     applied_at: datetime | None
-    applied_rows: int
     inserted: int
     replaced: int
     deleted: int
@@ -109,21 +108,34 @@ def batch_body(conn: Connection, batch_pk: int) -> bytes | None:
     return bytes(body) if body is not None else None
 
 
-def mark_applied(
-    conn: Connection, batch_pk: int, *, rows: int, inserted: int, replaced: int, deleted: int, done: datetime | None
-) -> None:
-    """Record that ``rows`` more of a batch's valid rows are in the records table, with their counts; ``done``: the
-    batch is wholly applied then, and its raw bytes (needed until then to carry on) are dropped."""
-    c = feed_batches.c
-    values: dict[str, Any] = {
-        "applied_rows": c.applied_rows + rows,
-        "inserted": c.inserted + inserted,
-        "replaced": c.replaced + replaced,
-        "deleted": c.deleted + deleted,
-    }
-    if done is not None:
-        values |= {"applied_at": done, "body": None}
-    conn.execute(update(feed_batches).where(c.pk == batch_pk).values(**values))
+@dataclass(frozen=True)
+class Progress:
+    """How far a commit has applied a batch: its valid rows applied so far, and their counts."""
+
+    applied_rows: int = 0
+    inserted: int = 0
+    replaced: int = 0
+    deleted: int = 0
+
+
+def progress(conn: Connection, batch_pk: int) -> Progress:
+    row = conn.execute(select(batch_progress).where(batch_progress.c.batch_pk == batch_pk)).mappings().first()
+    return Progress(**{k: row[k] for k in Progress.__dataclass_fields__}) if row else Progress()
+
+
+def record_progress(conn: Connection, batch_pk: int, done: Progress) -> None:
+    values = {k: getattr(done, k) for k in Progress.__dataclass_fields__}
+    updated = conn.execute(update(batch_progress).where(batch_progress.c.batch_pk == batch_pk).values(**values))
+    if updated.rowcount == 0:
+        conn.execute(insert(batch_progress).values(batch_pk=batch_pk, **values))
+
+
+def mark_applied(conn: Connection, batch_pk: int, *, now: datetime, done: Progress) -> None:
+    """Record that a batch's rows are all in the records table, with their counts, and drop its raw bytes (kept until
+    now for a commit to carry on with)."""
+    values = {"applied_at": now, "body": None, "inserted": done.inserted, "replaced": done.replaced}
+    conn.execute(update(feed_batches).where(feed_batches.c.pk == batch_pk).values(**values, deleted=done.deleted))
+    conn.execute(delete(batch_progress).where(batch_progress.c.batch_pk == batch_pk))
 
 
 def insert_rejections(conn: Connection, batch_pk: int, rejections: Iterable[Rejection], *, stage: str) -> int:

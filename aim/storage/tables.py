@@ -4,6 +4,7 @@ compares the migrated schema with this metadata on SQLite and PostgreSQL.
 Groups:
     partners, partner_tokens, partner_keys      who may push, under which agreement, with which credentials
     feeds, feed_batches, row_rejections         what was pushed: manifests, raw batches until applied, receipts
+    batch_progress                              how far a commit has applied a batch
     records, record_tokens                      the current encoded rows, one per (partner, record_id)
     record_changes                              an outbox of every applied change, read by the linkage step
     persons, links                              identity clusters (filled by linkage)
@@ -113,12 +114,23 @@ feed_batches = Table(
     Column("received_on", Date, nullable=False),  # the "today" the rows were validated against
     Column("received_at", UTCDateTime, nullable=False),
     Column("applied_at", UTCDateTime, nullable=True),
-    # valid rows applied so far: a large batch is applied in several transactions (aim.ingest.commit)
-    Column("applied_rows", Integer, nullable=False, default=0, server_default="0"),
     Column("inserted", Integer, nullable=False, default=0),
     Column("replaced", Integer, nullable=False, default=0),
     Column("deleted", Integer, nullable=False, default=0),
     UniqueConstraint("feed_pk", "seq"),
+)
+
+# How far the commit has applied a batch, in several transactions (aim.ingest.commit): its valid rows applied so far
+# and their counts, until the batch is wholly applied. A table of its own: an update of the batch's row rewrites its
+# raw bytes with it (SQLite), a megabyte for each transaction of a hundred rows.
+batch_progress = Table(
+    "batch_progress",
+    metadata,
+    Column("batch_pk", Integer, ForeignKey("feed_batches.pk", ondelete="CASCADE"), primary_key=True),
+    Column("applied_rows", Integer, nullable=False),
+    Column("inserted", Integer, nullable=False),
+    Column("replaced", Integer, nullable=False),
+    Column("deleted", Integer, nullable=False),
 )
 
 row_rejections = Table(

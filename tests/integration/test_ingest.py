@@ -23,7 +23,7 @@ from aim.partner.errors import NotPermittedError
 from aim.partner.model import Partner
 from aim.storage import records as records_store
 from aim.storage.records import changes_after
-from aim.storage.tables import feed_batches, links, persons, record_tokens, records
+from aim.storage.tables import batch_progress, feed_batches, links, persons, record_tokens, records
 from tests import factories as f
 
 
@@ -240,13 +240,14 @@ def test_a_commit_interrupted_inside_a_batch_carries_on_after_its_last_applied_r
     with pytest.raises(OSError, match="killed"):
         hub.ingest.commit_feed(partner=wmp, feed_id="WMP-1")
     with hub.database.read() as conn:
-        applied = conn.execute(select(feed_batches.c.applied_rows, feed_batches.c.inserted)).one()
+        applied = conn.execute(select(batch_progress.c.applied_rows, batch_progress.c.inserted)).one()
     assert (tuple(applied), _count(hub, records)) == ((60, 60), 60), "two transactions stand, the third rolled back"
     monkeypatch.setattr(records_store, "apply_plan", apply_plan)
     receipt = hub.ingest.commit_feed(partner=wmp, feed_id="WMP-1")
     assert (receipt.accepted, receipt.inserted, receipt.rejected) == (100, 100, 0)
     with hub.database.read() as conn:
         assert len(changes_after(conn, after_seq=0)) == _count(hub, records) == 100  # none applied twice
+    assert _count(hub, batch_progress) == 0  # kept only while a batch is part-applied
 
 
 def test_partners_see_only_their_own_feeds(hub: Hub, wmp: Partner, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Feed batches: how many of a batch's rows are applied, so a commit applies a large batch in several short write
-transactions and carries on from the last one after a crash (``aim.ingest.commit``).
+"""Feed batches: how far a commit has applied each, so it applies a large batch in several short write transactions
+and carries on after the last rows applied when interrupted (``aim.ingest.commit``).
 
 Revision ID: 0008
 Revises: 0007
@@ -17,10 +17,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("feed_batches") as table:
-        table.add_column(sa.Column("applied_rows", sa.Integer(), nullable=False, server_default="0"))
+    op.create_table(
+        "batch_progress",
+        sa.Column("batch_pk", sa.Integer(), nullable=False),
+        sa.Column("applied_rows", sa.Integer(), nullable=False),
+        sa.Column("inserted", sa.Integer(), nullable=False),
+        sa.Column("replaced", sa.Integer(), nullable=False),
+        sa.Column("deleted", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_pk"], ["feed_batches.pk"], name=op.f("fk_batch_progress_batch_pk_feed_batches"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("batch_pk", name=op.f("pk_batch_progress")),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("feed_batches") as table:
-        table.drop_column("applied_rows")
+    op.drop_table("batch_progress")
