@@ -283,35 +283,32 @@ def _strongest_candidates(hub: Hub, plan: Any, count: int) -> list[tuple[str, st
         return sorted((code, record_id) for code, record_id in conn.execute(query))
 
 
-def test_a_commit_between_a_parts_reads_and_its_transaction_makes_it_read_them_again(
-    new_hub: Callable[[], Hub], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def _late_commit(hub: Hub, plan: Any, tmp_path: Path) -> None:
+    """A partner's commit: new records, so the totals the pairs were scored with have changed."""
+    path = tmp_path / f"late-{id(hub)}.feed"
+    f.feed(path, [f.upsert(f"LATE{n}", day=NOW.date()) for n in range(5)], partner="WMP", feed_id="WMP-LATE")
+    assert ingest_file(path, ingest=hub.ingest, partners=hub.partners).accepted == 5
+
+
+def _purge_candidates(hub: Hub, plan: Any, tmp_path: Path) -> None:
+    """A purge of the best-scored candidates, as a purge does it: the records and what derives from them, with no
+    change recorded."""
+    gone = _strongest_candidates(hub, plan, 3)
+    with hub.database.write() as conn:
+        _delete_derived(conn, [pk for code, rid in gone for pk in _record_pks(conn, code, rid)])
+
+
+@pytest.mark.parametrize("meanwhile", [_late_commit, _purge_candidates], ids=["commit", "purge"])
+def test_a_write_between_a_parts_reads_and_its_transaction_makes_it_read_them_again(
+    new_hub: Callable[[], Hub], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, meanwhile: Callable[..., None]
 ) -> None:
-    def commit(hub: Hub, plan: Any) -> None:  # new records: the totals the pairs were scored with have changed
-        path = tmp_path / f"late-{id(hub)}.feed"
-        f.feed(path, [f.upsert(f"LATE{n}", day=NOW.date()) for n in range(5)], partner="WMP", feed_id="WMP-LATE")
-        assert ingest_file(path, ingest=hub.ingest, partners=hub.partners).accepted == 5
+    def act(hub: Hub, plan: Any) -> None:
+        meanwhile(hub, plan, tmp_path)
 
     read_again, as_before = new_hub(), new_hub()
-    inside = _interrupted(read_again, monkeypatch, commit, planned=True)
+    inside = _interrupted(read_again, monkeypatch, act, planned=True)
     assert inside == 1, "the interrupted part read its candidates again in its transaction"
-    _interrupted(as_before, monkeypatch, commit, planned=False)
-    assert _unlinked(read_again) == _unlinked(as_before) == 0
-    assert _persons(read_again) == _persons(as_before)
-
-
-def test_a_purge_between_a_parts_reads_and_its_transaction_makes_it_read_them_again(
-    new_hub: Callable[[], Hub], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def purge(hub: Hub, plan: Any) -> None:  # as a purge does: the records and what derives from them (no change)
-        gone = _strongest_candidates(hub, plan, 3)
-        with hub.database.write() as conn:
-            pks = [pk for code, rid in gone for pk in _record_pks(conn, code, rid)]
-            _delete_derived(conn, pks)
-
-    read_again, as_before = new_hub(), new_hub()
-    inside = _interrupted(read_again, monkeypatch, purge, planned=True)
-    assert inside == 1, "the interrupted part read its candidates again in its transaction"
-    _interrupted(as_before, monkeypatch, purge, planned=False)
+    _interrupted(as_before, monkeypatch, act, planned=False)
     assert _unlinked(read_again) == _unlinked(as_before) == 0
     assert _persons(read_again) == _persons(as_before)
 
