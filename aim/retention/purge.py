@@ -72,7 +72,7 @@ def purge(
     with database.write() as conn:
         if not database.try_lock(conn, PURGE_LOCK) or (once_a_day and _purged(conn, as_of)):
             return PurgeResult(PurgeReport(as_of, digest, cutoffs), dry_run, ran=False)
-        lock_changes(conn)  # before any row is deleted: ingest takes the same lock first, so neither waits on the other
+        lock_changes(conn)  # before any row is deleted, as ingest takes it before its rows: never a cycle of waits
         expired = _expired(conn, cutoffs)
         ids = [pk for pk, _category in expired]
         derived = _delete_derived(conn, ids)
