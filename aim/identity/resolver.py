@@ -103,6 +103,10 @@ class LinkRun:
     methods: dict[str, int] = field(default_factory=dict)
 
 
+class _Stale(Exception):
+    """Pairs read beforehand no longer hold: a candidate's link has gone since (a purge)."""
+
+
 @dataclass(frozen=True)
 class _Pairs:
     """The records to link, their candidates and the scored candidate pairs (rows of ``combined``: the new records,
@@ -244,7 +248,9 @@ class IdentityResolver:
         if index is None or self.part_size is None:
             return None
         with self._db.read() as conn:
-            cursor = store.cursor(conn)
+            # What the reads are checked against, read first: on PostgreSQL each statement of a read transaction sees
+            # what was committed before it, so a commit during the reads leaves the part to read them again.
+            cursor, latest = store.cursor(conn), self._latest(conn)
             if not index.filed_through(conn):
                 return None
             # a part, or the rest when no more than a part is left (the transaction then takes all there is)
@@ -257,12 +263,14 @@ class IdentityResolver:
             known, _ = self._filed_candidates(conn, index, new)
             frequencies = self._frequencies(conn)
             planned = self._pairs(new, known, None, frequencies)
-            _, verdicts, person_of_known = self._judged(conn, [], frequencies, planned)
+            try:
+                _, verdicts, person_of_known = self._judged(conn, None, frequencies, planned)
+            except _Stale:
+                return None
             linked_to = planned.scored.j[verdicts.link]
             reached = {person_of_known[int(planned.combined_pks[x])] for x in linked_to if x >= len(new.pks)}
             members = store.members_of(conn, reached)
             held = store.load_records(conn, sorted({pk for pks in members.values() for pk in pks}))
-            latest = self._latest(conn)
         return _Plan(cursor, latest, dataclasses.replace(planned, held=held))
 
     def _part(self, conn: Connection, after_seq: int) -> int | None:
@@ -416,11 +424,17 @@ class IdentityResolver:
         return _Pairs(new, known, person_of_known, combined, combined_pks, scored)
 
     def _judged(
-        self, conn: Connection, new_pks: list[int], frequencies: Frequencies, planned: _Pairs | None
+        self, conn: Connection, new_pks: list[int] | None, frequencies: Frequencies, planned: _Pairs | None
     ) -> tuple[_Pairs, pairs.Verdicts, dict[int, int]]:
         """The part's scored pairs (read here unless ``planned``), the verdict on each under the steward's decisions,
-        and the person of each known record in a pair judged a link (and, for pairs read beforehand, a review)."""
+        and the person of each known record in a pair judged a link (and, for pairs read beforehand, a review).
+
+        Raises:
+            _Stale: a candidate of ``planned`` is no longer linked and ``new_pks`` is ``None`` (while planning), so
+                the pairs cannot be read again here.
+        """
         if planned is None:
+            assert new_pks is not None, "pairs to judge, or the records to read them for"
             new = store.load_records(conn, new_pks)
             planned = self._pairs(new, *self._candidates(conn, new), frequencies)
         new, scored, combined_pks = planned.new, planned.scored, planned.combined_pks
@@ -431,6 +445,8 @@ class IdentityResolver:
         wanted = {int(combined_pks[x]) for x in scored.j[verdicts.link | verdicts.review] if x >= len(new.pks)}
         person_of_known = store.persons_of(conn, wanted)
         if len(person_of_known) < len(wanted):  # purged since the pairs were read: read them again, here
+            if new_pks is None:
+                raise _Stale
             return self._judged(conn, new_pks, frequencies, None)
         return planned, verdicts, person_of_known
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from aim.errors import InputError
 from aim.ingest.plan import plan_batch
-from aim.ingest.validation import check_batch
+from aim.ingest.validation import StoredRow, check_batch
 from aim.storage import feeds as repo
 from aim.storage import records
 from aim.storage.database import Database
@@ -50,8 +50,9 @@ APPLY_ROWS = 100
 
 
 def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], datetime]) -> None:
-    """Apply each unapplied batch in order, ``APPLY_ROWS`` rows a transaction, each together with how far the batch is
-    applied (so a commit interrupted part-way through a batch carries on after its last applied rows).
+    """Apply each unapplied batch in order, about ``APPLY_ROWS`` rows a transaction (see :func:`_cuts`), each together
+    with how far the batch is applied (so a commit interrupted part-way through a batch carries on after its last
+    applied rows).
 
     A batch's rows are parsed and checked before its write transactions (they depend only on its stored bytes and the
     day it was received), so other writers (a search's audit entry) wait only for the records to be written.
@@ -65,6 +66,7 @@ def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], d
         if stored is None or body is None:
             continue  # applied meanwhile by a concurrent commit in another process (its body is then let go)
         rows = check_batch(body, today=stored.received_on).rows
+        cuts = _cuts(rows, APPLY_ROWS)
         done = False
         while not done:
             with database.write() as conn:
@@ -72,7 +74,8 @@ def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], d
                 if batch is None or batch.applied_at is not None:
                     break  # applied meanwhile by a concurrent commit in another process
                 so_far = repo.progress(conn, batch.pk)  # (which may also have applied some of its rows meanwhile)
-                part = rows[so_far.applied_rows : so_far.applied_rows + APPLY_ROWS]
+                end = next((cut for cut in cuts if cut > so_far.applied_rows), len(rows))
+                part = rows[so_far.applied_rows : end]
                 existing = records.existing_pks(
                     conn, partner_pk=feed.partner_pk, record_ids=(r.record_id for r in part)
                 )
@@ -92,6 +95,21 @@ def apply_batches(database: Database, feed: repo.FeedRow, *, now: Callable[[], d
                     repo.mark_applied(conn, batch.pk, now=now(), done=applied)
                 else:
                     repo.record_progress(conn, batch.pk, applied)
+
+
+def _cuts(rows: list[StoredRow], size: int) -> list[int]:
+    """Where a batch's transactions end: once ``size`` rows or more are taken, after the first row past which no
+    record id taken comes again. Rows about one record stay in one transaction, as in one batch: a record deleted and
+    sent again would otherwise lose what derives from it (its links, review decisions, alert evidence) and come back
+    as a new record."""
+    last = {row.record_id: n for n, row in enumerate(rows)}
+    cuts: list[int] = []
+    reach = 0
+    for n, row in enumerate(rows):
+        reach = max(reach, last[row.record_id])
+        if n == reach and (n + 1 - (cuts[-1] if cuts else 0) >= size or n + 1 == len(rows)):
+            cuts.append(n + 1)
+    return cuts
 
 
 def finish(conn: Connection, feed: repo.FeedRow, *, now: datetime) -> None:

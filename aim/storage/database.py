@@ -81,7 +81,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """One read-only transaction (a consistent snapshot on both databases)."""
+        """One read-only transaction: a snapshot on SQLite; on PostgreSQL (read committed) each statement sees what
+        was committed before it."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
 

@@ -132,6 +132,28 @@ def test_rows_of_one_batch_apply_in_order(
         assert set(conn.execute(select(records.c.record_id)).scalars()) == {"A", "C"}
 
 
+@pytest.mark.parametrize("apply_rows", [100, 1])
+def test_a_record_deleted_and_sent_again_in_one_batch_stays_the_same_record(
+    hub: Hub, wmp: Partner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apply_rows: int
+) -> None:
+    # Cut between its delete and its upsert, the record would be deleted with what derives from it (its links, the
+    # steward's decisions on its pairs, alert evidence) and come back as a new one.
+    monkeypatch.setattr(commit_module, "APPLY_ROWS", apply_rows)
+    f.feed(tmp_path / "a.feed", [f.upsert("A"), f.upsert("B")])
+    ingest_file(tmp_path / "a.feed", ingest=hub.ingest, partners=hub.partners)
+    query = select(records.c.record_id, records.c.pk).order_by(records.c.record_id)
+    with hub.database.read() as conn:
+        before = {row.record_id: row.pk for row in conn.execute(query)}
+    again = [f.delete("A"), f.upsert("C"), f.upsert("A", day=f.TODAY), f.upsert("D")]
+    f.feed(tmp_path / "b.feed", again, feed_id="WMP-2")
+    receipt = ingest_file(tmp_path / "b.feed", ingest=hub.ingest, partners=hub.partners)
+    assert (receipt.inserted, receipt.replaced, receipt.deleted, receipt.rejected) == (3, 0, 1, 0)
+    with hub.database.read() as conn:
+        after = {row.record_id: row.pk for row in conn.execute(query)}
+    assert (after["A"], after["B"]) == (before["A"], before["B"])
+    assert sorted(after) == ["A", "B", "C", "D"]
+
+
 def test_invalid_rows_are_rejected_with_line_and_reason(hub: Hub, wmp: Partner, tmp_path: Path) -> None:
     path = tmp_path / "a.feed"
     f.feed(path, f.rows(3))
