@@ -183,6 +183,9 @@ record_changes = Table(
     Column("change", String(8), nullable=False),  # upsert | delete
     Column("feed_pk", Integer, ForeignKey("feeds.pk"), nullable=False, index=True),
     Column("changed_at", UTCDateTime, nullable=False),
+    # Never numbered again after a purge deleted the newest entries (SQLite would reuse the highest number left, at
+    # or before the readers' cursors); PostgreSQL's sequence never goes back.
+    sqlite_autoincrement=True,
 )
 
 persons = Table(

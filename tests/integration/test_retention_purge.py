@@ -22,7 +22,7 @@ from aim.ingest.local import ingest_file
 from aim.retention.purge import purge, purge_job
 from aim.storage.governance_tables import restricted_persons
 from aim.storage.schema import metadata
-from aim.storage.tables import links, persons, records
+from aim.storage.tables import links, persons, record_changes, records
 from tests import factories as f
 from tests.api.staff import build_staff_hub
 
@@ -150,3 +150,26 @@ def test_the_nightly_job_purges_once_a_day(purge_hub: Hub, tmp_path: Path) -> No
     assert len(purge_hub.audit_log.search(AuditFilter(action="retention_purge"))) == 2
     tomorrow = purge_job(database=purge_hub.database, policy=purge_hub.policy, clock=FixedClock(f.NOW + timedelta(1)))
     assert tomorrow().ran
+
+
+def test_a_record_sent_after_a_purge_is_linked(purge_hub: Hub, tmp_path: Path) -> None:
+    # The purge removes the expired records' entries in record_changes, here the newest of them. Were the next
+    # change numbered from the highest entry left, it would sit at or before identity resolution's cursor, and its
+    # record would never be linked (nor filed for search).
+    _load(purge_hub, tmp_path)
+    purge_hub.identity.link()
+    with purge_hub.database.read() as conn:
+        newest = conn.execute(select(func.max(record_changes.c.seq))).scalar_one()
+    purge(database=purge_hub.database, policy=purge_hub.policy, clock=purge_hub.clock, as_of=AS_OF)
+    enc = f.encoded(random.Random(9))
+    row = Row(
+        record_id="LATE", op="upsert", enc=enc, flag="POLICE_DV", interaction_date=AS_OF, lead_contact="Duty desk"
+    )
+    f.feed(tmp_path / "late.feed", [row], feed_id="WMP-2")
+    ingest_file(tmp_path / "late.feed", ingest=purge_hub.ingest, partners=purge_hub.partners)
+    purge_hub.identity.link()
+    with purge_hub.database.read() as conn:
+        late = conn.execute(select(records.c.pk).where(records.c.record_id == "LATE")).scalar_one()
+        seq = conn.execute(select(record_changes.c.seq).where(record_changes.c.record_pk == late)).scalar_one()
+        linked = conn.execute(select(func.count()).select_from(links).where(links.c.record_pk == late)).scalar_one()
+    assert (seq > newest, linked) == (True, 1)
