@@ -48,14 +48,19 @@ def _values(row: StoredRow, *, key_id: str, feed_pk: int, now: datetime) -> dict
     return values
 
 
+# An arbitrary fixed number naming the lock on adding and removing record changes among the hub's advisory locks.
+_CHANGES_LOCK = 0x41494D_434847  # "AIM" "CHG"
+
+
 def lock_changes(conn: Connection) -> None:
-    """Hold ``record_changes`` against other writers to the end of this transaction (PostgreSQL; on SQLite the write
-    transaction already holds the database's one write lock). Taken first by every transaction that adds or removes
-    changes, so their entries become visible in the order they are numbered: identity resolution and the search read
-    model carry on from a cursor, and would pass over for good the changes of a transaction that took its numbers
-    before another's but committed after it."""
+    """Hold the right to add or remove ``record_changes`` entries to the end of this transaction (PostgreSQL: an
+    advisory lock, which readers and autovacuum do not wait for; on SQLite the write transaction already holds the
+    database's one write lock). Taken first by every transaction that adds or removes changes, so their entries
+    become visible in the order they are numbered: identity resolution and the search read model carry on from a
+    cursor, and would pass over for good the changes of a transaction that took its numbers before another's but
+    committed after it."""
     if bulk.is_postgres(conn):
-        conn.execute(text("LOCK TABLE record_changes IN SHARE ROW EXCLUSIVE MODE"))
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHANGES_LOCK})
 
 
 def apply_plan(conn: Connection, plan: Plan, *, partner_pk: int, feed_pk: int, key_id: str, now: datetime) -> None:
