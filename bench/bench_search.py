@@ -36,8 +36,8 @@ from sqlalchemy import insert
 from aim.audit.signing import create_signing_key
 from aim.bootstrap import Hub, bootstrap
 from aim.clock import FixedClock
+from aim.identity.candidates import DETERMINISTIC_RULES
 from aim.identity.model_file import load_model
-from aim.identity.resolver import DETERMINISTIC_RULES
 from aim.search import encode_query
 from aim.search.keys import record_keys, signature
 from aim.settings import Settings

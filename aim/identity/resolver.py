@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,13 +35,14 @@ from sqlalchemy.engine import Connection
 
 from aim.clock import Clock
 from aim.identity import pairs, store
+from aim.identity.candidates import DETERMINISTIC_RULES, BlockingIndex, anchors, filed_candidates
 from aim.identity.errors import IdentityBusyError
 from aim.identity.graph import Scorer, regroup, steward_decisions
 from aim.storage.database import Database
-from aim.storage.records import changes_after
+from aim.storage.records import changes_after, latest_change
 from aim.storage.tables import record_changes
 from linkage.batch import RecordBatch
-from linkage.blocking import BlockingRule, block
+from linkage.blocking import block
 from linkage.fellegi_sunter import TermFrequencies
 from linkage.model import LinkageModel
 from linkage.scoring import ScoredPairs, score_pairs, tf_fields
@@ -59,30 +59,6 @@ KEYED_FROM = 10
 # before it, so a search's audit entry waits for the writing alone (a few hundredths of a second on a million records).
 PART_SIZE = 100
 Frequencies = Mapping[str, TermFrequencies]
-DETERMINISTIC_RULES = (
-    BlockingRule("same_local_id", on=("tk_local",)),
-    BlockingRule("same_nhs_number", on=("tk_nhs",)),
-)
-# Most selective first: the field a rule's candidates are looked up by in the token index.
-_SELECTIVITY = (
-    "tk_nhs",
-    "tk_local",
-    "tk_dob",
-    "tk_dob_swap",
-    "tk_pc_unit",
-    "tk_last",
-    "tk_first",
-    "tk_first_canon",
-    "tk_last_phon",
-    "tk_first_phon",
-    "tk_dob_md",
-    "tk_dob_ym",
-    "tk_pc_sector",
-    "tk_last_parts",
-    "tk_dob_y",
-    "tk_pc_district",
-    "tk_gender",
-)
 
 
 @dataclass
@@ -131,43 +107,6 @@ class _Plan:
     cursor: int
     latest: int
     pairs: _Pairs
-
-
-def anchors(rules: Sequence[BlockingRule]) -> list[tuple[str, str]] | None:
-    """For each rule, the ``(left field, right field)`` to look candidates up by; ``None`` if a rule has no token
-    field (a Bloom-only rule), when every known record is a candidate."""
-    rank = {name: n for n, name in enumerate(_SELECTIVITY)}
-    out: set[tuple[str, str]] = set()
-    for rule in rules:
-        if not rule.on:
-            return None
-        k = min(range(len(rule.on)), key=lambda n: rank.get(rule.on[n], len(rank)))
-        if rule.other:
-            out |= {(rule.on[k], rule.other[k]), (rule.other[k], rule.on[k])}
-        else:
-            out.add((rule.on[k], rule.on[k]))
-    return sorted(out)
-
-
-class BlockingIndex(Protocol):
-    """A read model of every record's blocking keys (the hub's is the search read model, ``aim.search.index``)."""
-
-    rules: tuple[BlockingRule, ...]
-
-    def catch_up(self) -> object:
-        """Bring the keys up to date in write transactions of its own, a few changes each."""
-
-    def file_in(self, conn: Connection) -> object | None:
-        """Bring the keys up to date inside ``conn``'s write transaction; ``None`` if that cannot be done now."""
-
-    def filed_through(self, conn: Connection) -> bool:
-        """Whether every record change in ``conn``'s snapshot is filed (a read: no filing is done)."""
-
-    def filed_under(self, conn: Connection, batch: RecordBatch) -> set[int]:
-        """Every record filed under a key that a record of ``batch`` looks up."""
-
-    def load(self, conn: Connection, record_pks: Iterable[int]) -> store.Loaded:
-        """The filed records ``record_pks``, as :func:`aim.identity.store.load_records` reads them."""
 
 
 class IdentityResolver:
@@ -250,7 +189,7 @@ class IdentityResolver:
         with self._db.read() as conn:
             # What the reads are checked against, read first: on PostgreSQL each statement of a read transaction sees
             # what was committed before it, so a commit during the reads leaves the part to read them again.
-            cursor, latest = store.cursor(conn), self._latest(conn)
+            cursor, latest = store.cursor(conn), latest_change(conn)
             if not index.filed_through(conn):
                 return None
             # a part, or the rest when no more than a part is left (the transaction then takes all there is)
@@ -260,7 +199,7 @@ class IdentityResolver:
             new = store.load_records(conn, store.existing(conn, touched))
             if not len(new.pks) or store.linked_count(conn) < self.keyed_from * len(new.pks):
                 return None
-            known, _ = self._filed_candidates(conn, index, new)
+            known, _ = filed_candidates(conn, index, new)
             frequencies = self._frequencies(conn)
             planned = self._pairs(new, known, None, frequencies)
             try:
@@ -291,7 +230,7 @@ class IdentityResolver:
         """Link one part of the changes into ``report``; True if changes are left after it. ``plan`` (the part's
         pairs, read beforehand) is used only if nothing it was read from has changed since."""
         report.cursor = store.cursor(conn)
-        if plan is not None and (plan.cursor, plan.latest) != (report.cursor, self._latest(conn)):
+        if plan is not None and (plan.cursor, plan.latest) != (report.cursor, latest_change(conn)):
             plan = None  # another run linked, or a commit changed records, since it was read
         part = self._part(conn, report.cursor)
         touched: set[int] = set()
@@ -323,15 +262,10 @@ class IdentityResolver:
         store.set_cursor(conn, report.cursor, model_version=self.model.version, now=now)
         return part is not None and bool(changes_after(conn, after_seq=report.cursor, limit=1))
 
-    @staticmethod
-    def _latest(conn: Connection) -> int:
-        """The last record change (0 for none)."""
-        return int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
-
     def _frequencies(self, conn: Connection) -> Frequencies:
         """The term frequencies over every record, counted again only when records have changed since (the parts
         of one run share them: counting takes a few tenths of a second on a hub of a million records)."""
-        latest = self._latest(conn)
+        latest = latest_change(conn)
         if self._counted is None or self._counted[0] != latest:
             self._counted = (latest, store.term_frequencies(conn, tf_fields(self.model)))
         return self._counted[1]
@@ -388,7 +322,7 @@ class IdentityResolver:
             and store.linked_count(conn) >= self.keyed_from * len(new.pks)
             and index.file_in(conn) is not None
         ):
-            return self._filed_candidates(conn, index, new)
+            return filed_candidates(conn, index, new)
         looked_up = anchors(rules)
         if looked_up is None or len(new.pks) > self.lookup_limit:
             linked, person_of_linked = store.load_linked(conn)
@@ -398,15 +332,6 @@ class IdentityResolver:
         pool -= set(new.pks.tolist())
         person_of = store.persons_of(conn, pool)
         return store.load_records(conn, person_of), person_of
-
-    @staticmethod
-    def _filed_candidates(
-        conn: Connection, index: BlockingIndex, new: store.Loaded
-    ) -> tuple[store.Loaded, dict[int, int]]:
-        """The linked records filed under a blocking key of a record of ``new``, and their persons."""
-        pool = index.filed_under(conn, new.batch) - set(new.pks.tolist())
-        person_of = store.persons_of(conn, pool)
-        return index.load(conn, person_of), person_of
 
     def _pairs(
         self, new: store.Loaded, known: store.Loaded, person_of_known: dict[int, int] | None, frequencies: Frequencies

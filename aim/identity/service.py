@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from aim.clock import Clock
 from aim.errors import InputError
 from aim.identity import store
+from aim.identity.candidates import BlockingIndex
 from aim.identity.errors import IdentityBusyError
 from aim.identity.model_file import load_model, write_model
-from aim.identity.resolver import BlockingIndex, IdentityResolver, LinkRun
+from aim.identity.resolver import IdentityResolver, LinkRun
 from aim.identity.review import ReviewService
 from aim.identity.thresholds import with_thresholds
 from aim.ingest.service import FeedCommitted

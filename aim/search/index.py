@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from aim.clock import Clock
@@ -27,6 +27,7 @@ from aim.identity import store
 from aim.search.keys import lookup_keys, record_keys, signature
 from aim.storage import bulk
 from aim.storage.database import Database
+from aim.storage.records import latest_change
 from aim.storage.search_tables import search_cursor, search_keys, search_tokens
 from aim.storage.tables import record_changes, records
 from linkage.batch import RecordBatch
@@ -99,7 +100,7 @@ class SearchIndex:
     def behind(self) -> bool:
         """Whether records have changed since the read model was last brought up to date (one cheap query)."""
         with self._db.read() as conn:
-            latest = conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0
+            latest = latest_change(conn)
             if latest == self._seen:
                 return False
             row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
@@ -156,7 +157,7 @@ class SearchIndex:
         if not self._db.try_lock(conn, LOCK):
             return None
         row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
-        latest = int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
+        latest = latest_change(conn)
         upto = latest if through is None else min(latest, through)
         # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
         if row is None or row.blocking != self.signature:
@@ -184,7 +185,7 @@ class SearchIndex:
         """Whether the read model is filed under these rules up to the last record change of ``conn``'s snapshot (a
         read: :meth:`filed_under` is then exact without :meth:`file_in`)."""
         row = conn.execute(select(search_cursor).where(search_cursor.c.name == CURSOR)).first()
-        latest = int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
+        latest = latest_change(conn)
         # nosemgrep: aim-secret-compared-with-eq -- a fingerprint of the blocking configuration, not a secret
         return row is not None and row.blocking == self.signature and row.last_seq >= latest
 

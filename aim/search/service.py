@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection
 from aim.access.service import Access
 from aim.clock import Clock
 from aim.errors import NotFoundError
+from aim.identity.candidates import DETERMINISTIC_RULES
 from aim.identity.model_file import load_model
-from aim.identity.resolver import DETERMINISTIC_RULES
 from aim.search import matching
 from aim.search.index import SearchIndex
 from aim.search.query import EncodedQuery, check_query

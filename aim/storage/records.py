@@ -123,6 +123,11 @@ def count_records(conn: Connection, *, partner_pk: int | None = None) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+def latest_change(conn: Connection) -> int:
+    """The number of the last record change (0 for none)."""
+    return int(conn.execute(select(func.max(record_changes.c.seq))).scalar() or 0)
+
+
 def changes_after(conn: Connection, *, after_seq: int, limit: int = 10_000) -> list[dict[str, Any]]:
     """The record changes after ``after_seq``, oldest first: the linkage step's work list (an outbox)."""
     query = select(record_changes).where(record_changes.c.seq > after_seq).order_by(record_changes.c.seq).limit(limit)

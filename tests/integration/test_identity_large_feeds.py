@@ -19,7 +19,8 @@ from aim.bootstrap import Hub, bootstrap
 from aim.clock import FixedClock
 from aim.fixtures import DEFAULT_AS_OF
 from aim.identity import store
-from aim.identity.resolver import DETERMINISTIC_RULES, IdentityResolver
+from aim.identity.candidates import DETERMINISTIC_RULES
+from aim.identity.resolver import IdentityResolver
 from aim.identity.service import IdentityService
 from aim.settings import Settings
 from aim.storage.tables import links, record_tokens, records

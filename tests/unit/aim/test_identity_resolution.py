@@ -11,8 +11,8 @@ import pytest
 
 from aim.errors import ConfigError
 from aim.identity import pairs
+from aim.identity.candidates import anchors
 from aim.identity.model_file import load_model
-from aim.identity.resolver import anchors
 from linkage.batch import RecordBatch
 from linkage.blocking import BlockingRule
 from linkage.scoring import score_pairs
