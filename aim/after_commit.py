@@ -1,15 +1,19 @@
-"""Linking and the rules after a feed's commit, in a child process of the one answering requests.
+"""A feed's commit (applying its batches), then linking and the rules, in a child process of the one answering
+requests.
 
-Both are CPU-bound Python (candidate comparison, clustering, rule windows). Run in the process that answers searches,
-they hold its GIL for the length of the commit, and each search thread waits for it again after every database call
-and every socket write. In a child process they have an interpreter of their own; the commit's request thread
-waits for the child's answer with the GIL released, so the partner still gets its receipt once its feed is linked
-and the rules have run, as before.
+All three are CPU-bound Python (parsing and planning rows, candidate comparison, clustering, rule windows). Run in the
+process that answers searches, they hold its GIL for the length of the commit, and each search thread waits for it
+again after every database call and every socket write. In a child process they have an interpreter of their own;
+the commit's request thread waits for the child's answer with the GIL released, so the partner still gets its receipt
+once its feed is applied, linked and the rules have run, as before.
 
 The child is started on the first commit (spawned: the parent has threads, whose locks fork would copy), builds the
 hub from the parent's settings, and stays for the next commits. A step that fails in the child fails as it would in
 the parent (the feed stands; the next run links it, see :func:`aim.bootstrap.bootstrap`). A child found dead is
-replaced and the step tried once more; if the new child dies too, the step fails with ``BrokenProcessPool``.
+replaced and the step tried once more; if the new child dies too, the step fails with ``BrokenProcessPool`` (applying
+a feed fails with :class:`~aim.ingest.errors.CommitUnavailableError`: the partner sends the commit again, and it
+carries on after the rows already applied). An error raised by a step in the child (a storage failure) is raised
+again in the parent as it was.
 
 When the hub stops, the child finishes the step under way and exits (it ignores Ctrl-C, which the terminal sends to
 both); when the hub is killed, the child exits too, within half a second, even mid-step (the database rolls its
@@ -27,26 +31,45 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+from aim.ingest.errors import CommitUnavailableError
 from aim.ingest.service import FeedCommitted
 from aim.settings import Settings
+from aim.storage.feeds import FeedRow
 
 if TYPE_CHECKING:
     from aim.bootstrap import Hub
 
 _PARENT_CHECK_S = 0.5
 _hub: Hub | None = None  # the child's own hub, built by _start
+_Arg = TypeVar("_Arg")
+
+
+class _ClosedError(RuntimeError):
+    """Raised for a step asked for once the hub is shutting down."""
 
 
 class AfterCommitProcess:
-    """The child process that links committed feeds and runs their rules; one step at a time, in commit order."""
+    """The child process that applies feeds being committed, links committed feeds and runs their rules; one step at a
+    time, in the order asked for."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
+
+    def apply(self, feed: FeedRow) -> int:
+        """Apply the batches of a feed being committed (:meth:`aim.ingest.service.IngestService.apply_batches`);
+        returns the child's process id."""
+        try:
+            return self._call(_apply, feed)
+        except (BrokenProcessPool, _ClosedError):
+            raise CommitUnavailableError(
+                "the hub could not apply the feed just now (it is stopping, or the process that applies feeds "
+                "stopped): send the commit again shortly; it carries on after the rows already applied"
+            ) from None
 
     def link(self, event: FeedCommitted) -> int:
         """Link what the feed changed (:meth:`aim.identity.service.IdentityService.after_commit`); returns the
@@ -65,18 +88,19 @@ class AfterCommitProcess:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _call(self, step: Callable[[FeedCommitted], int], event: FeedCommitted) -> int:
+    def _call(self, step: Callable[[_Arg], int], arg: _Arg) -> int:
         # A child found dead (killed between steps, or by this step) is replaced and the step tried once more in the
-        # new one: both steps may run again (linking takes what is still unlinked; the rules re-check the persons).
+        # new one: every step may run again (applying carries on after the rows applied; linking takes what is still
+        # unlinked; the rules re-check the persons).
         try:
-            return self._once(step, event)
+            return self._once(step, arg)
         except BrokenProcessPool:
-            return self._once(step, event)
+            return self._once(step, arg)
 
-    def _once(self, step: Callable[[FeedCommitted], int], event: FeedCommitted) -> int:
+    def _once(self, step: Callable[[_Arg], int], arg: _Arg) -> int:
         pool = self._running()
         try:
-            return pool.submit(step, event).result()
+            return pool.submit(step, arg).result()
         except BrokenProcessPool:
             with self._lock:
                 if self._pool is pool:
@@ -87,7 +111,7 @@ class AfterCommitProcess:
     def _running(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._closed:
-                raise RuntimeError("the hub is shutting down: the next run links and runs the rules")
+                raise _ClosedError("the hub is shutting down: the next run links and runs the rules")
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
@@ -119,6 +143,11 @@ def _child_hub() -> Hub:
     if _hub is None:
         raise RuntimeError("the after-commit child process was not started by AfterCommitProcess")
     return _hub
+
+
+def _apply(feed: FeedRow) -> int:
+    _child_hub().ingest.apply_batches(feed)
+    return os.getpid()
 
 
 def _link(event: FeedCommitted) -> int:

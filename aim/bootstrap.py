@@ -83,8 +83,9 @@ def bootstrap(
     ``migrate_schema`` brings the database up to the latest migration first (``aim hub serve`` and ``init-db``).
     After each feed commit, identity resolution links what the feed changed (``link_after_commit``; tests of the
     resolver step by step turn it off), then ``on_committed`` is called, then the rules run. With
-    ``after_commit_in_child`` (the API as ``aim hub serve`` runs it) the linking and the rules run in a child process
-    (:mod:`aim.after_commit`), so they do not hold the GIL of the process answering searches.
+    ``after_commit_in_child`` (the API as ``aim hub serve`` runs it) a commit's applying of the batches, the linking
+    and the rules run in a child process (:mod:`aim.after_commit`), so they do not hold the GIL of the process answering
+    searches.
     ``policy`` defaults to the file at ``AIM_POLICY_PATH``; with none, every staff request is denied. ``decider``
     defaults to a :class:`~governance.PolicyEngine` over the policy; ``audit_sink`` to the database's audit log.
     """
@@ -184,7 +185,12 @@ def bootstrap(
         clock=clock,
         partners=PartnerRegistry(database=database, clock=clock, zone=settings.zone),
         ingest=IngestService(
-            database=database, clock=clock, zone=settings.zone, inflight=InFlight(), on_committed=committed
+            database=database,
+            clock=clock,
+            zone=settings.zone,
+            inflight=InFlight(),
+            on_committed=committed,
+            apply=child.apply if child is not None else None,
         ),
         rules=rules,
         alerts=AlertService(database=database, clock=clock, zone=settings.zone),

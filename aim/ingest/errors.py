@@ -4,7 +4,9 @@ AimError
 └── IngestError
     ├── FeedConflictError   a feed id or batch number already used for different content, or a batch for a
     │                       feed that is already committed
-    └── InFlightError       the same feed, batch or commit is being processed right now by another request
+    ├── InFlightError       the same feed, batch or commit is being processed right now by another request
+    └── CommitUnavailableError  the hub cannot apply a feed just now (it is stopping, or the process applying
+                            feeds died twice); the commit carries on where it stopped when sent again
 """
 
 from aim.errors import AimError
@@ -20,3 +22,7 @@ class FeedConflictError(IngestError):
 
 class InFlightError(IngestError):
     """Raised when a duplicate of a request still in progress arrives; the sender should retry shortly."""
+
+
+class CommitUnavailableError(IngestError):
+    """Raised when a commit cannot be applied just now; the sender should send the commit again shortly."""

@@ -6,8 +6,10 @@ request is still running it is an :class:`InFlightError`.
 
 Atomicity: a batch is stored (raw bytes, digest, counts, rejected rows) in one transaction. Commit first checks the
 whole feed (every batch 1..N present, row count and ``rows_sha256`` over the batches in order), then applies the
-batches in order, each in one transaction together with its "applied" mark, so a crash at any point leaves every
-batch either wholly applied or not at all, and a retried commit carries on where it stopped.
+batches in order, a few rows a transaction together with how far the batch has got (:func:`aim.ingest.commit.
+apply_batches`), so a crash at any point leaves each row either applied or not, and a retried commit carries on where
+it stopped. The applying may run in another process (``apply``: the API runs it in the after-commit child process,
+:mod:`aim.after_commit`, so that it does not share the GIL of the process answering searches).
 """
 
 from __future__ import annotations
@@ -70,12 +72,14 @@ class IngestService:
         zone: ZoneInfo,
         inflight: InFlight | None = None,
         on_committed: Callable[[FeedCommitted], None] | None = None,
+        apply: Callable[[repo.FeedRow], object] | None = None,
     ) -> None:
         self._db = database
         self._clock = clock
         self._zone = zone
         self.inflight = inflight or InFlight()
         self._on_committed = on_committed
+        self._apply = apply or self.apply_batches
 
     def today(self) -> date:
         return local_today(self._clock, self._zone)
@@ -172,13 +176,18 @@ class IngestService:
                 if feed.status == "open":
                     commit.verify_feed(conn, feed)
                     repo.update_feed(conn, feed.pk, status="applying")
-            commit.apply_batches(self._db, feed, now=self._clock.now)
+            self._apply(feed)
             with self._db.write() as conn:
                 commit.finish(conn, feed, now=self._clock.now())
                 receipt = self._receipt(conn, partner, self._feed(conn, partner, feed_id))
         if self._on_committed is not None:
             self._on_committed(FeedCommitted(partner=partner, feed_pk=feed.pk, receipt=receipt))
         return receipt
+
+    def apply_batches(self, feed: repo.FeedRow) -> None:
+        """Apply the unapplied batches of a feed being committed (its commit's checks passed): what ``commit_feed``
+        runs, here or in another process."""
+        commit.apply_batches(self._db, feed, now=self._clock.now)
 
     def stored_batch_sizes(self, *, partner: Partner, feed_id: str) -> list[int]:
         """The sizes in bytes of batch 1, 2, ... of a feed as already stored, up to the first one missing (none for a

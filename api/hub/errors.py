@@ -18,7 +18,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from aim.access.errors import AccessDeniedError, NotSignedInError
 from aim.errors import AimError, ConfigError, InputError, NotFoundError
 from aim.identity.errors import IdentityBusyError
-from aim.ingest.errors import FeedConflictError, InFlightError
+from aim.ingest.errors import CommitUnavailableError, FeedConflictError, InFlightError
 from aim.partner.errors import AuthenticationError, NotPermittedError
 from aim.rules.errors import LifecycleConflictError
 
@@ -49,6 +49,7 @@ STATUS: tuple[tuple[type[AimError], int, str], ...] = (
     (FeedConflictError, 422, "conflict"),
     (InputError, 422, "invalid"),
     (ConfigError, 500, "configuration"),
+    (CommitUnavailableError, 503, "unavailable"),
 )
 
 
@@ -67,6 +68,8 @@ async def _aim_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AimError)
     status, code = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(STORAGE_RETRY_AFTER_S)}
     if status >= 500:
         log.error("hub error %s", type(exc).__name__)
     problems: list[object] = list(getattr(exc, "problems", []))

@@ -12,7 +12,9 @@ from sqlalchemy.exc import OperationalError
 from aim.agent.push import HubClient, PushError, RetryPolicy, fetch_receipt, push_feed, retry_after
 from aim.bootstrap import Hub, bootstrap
 from aim.clock import FixedClock
+from aim.ingest import commit
 from aim.ingest.batches import split_feed, split_rows
+from aim.ingest.errors import CommitUnavailableError
 from aim.settings import Settings
 from aim.storage import feeds as feed_store
 from api.hub.app import create_app
@@ -70,6 +72,28 @@ def test_a_storage_failure_is_503_with_retry_after_and_the_batch_is_kept_on_retr
     assert (failed.status_code, failed.headers["Retry-After"], failed.json()["error"]) == (503, "5", "unavailable")
     assert "disk" not in failed.text, "the database's own message stays in the hub"
     assert _send(client, keys, "PUT", "/v1/feeds/WMP-1/batches/1", feed.body, NDJSON).status_code == 201
+    assert _send(client, keys, "POST", "/v1/feeds/WMP-1/commit").json()["accepted"] == 10
+
+
+def test_a_commit_that_cannot_be_applied_just_now_is_503_and_carries_on_when_sent_again(
+    hub: Hub, client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = f.register(hub)
+    f.feed(tmp_path / "a.feed", f.rows(10))
+    feed = split_feed((tmp_path / "a.feed").read_bytes())
+    apply, refusals = commit.apply_batches, [CommitUnavailableError("the hub could not apply the feed just now")]
+
+    def refused_once(*args: object, **kwargs: object) -> None:
+        if refusals:
+            raise refusals.pop()
+        apply(*args, **kwargs)
+
+    monkeypatch.setattr(commit, "apply_batches", refused_once)
+    assert _send(client, keys, "POST", "/v1/feeds", feed.manifest_line, JSON).status_code == 201
+    assert _send(client, keys, "PUT", "/v1/feeds/WMP-1/batches/1", feed.body, NDJSON).status_code == 201
+    refused = _send(client, keys, "POST", "/v1/feeds/WMP-1/commit")
+    assert (refused.status_code, refused.headers["Retry-After"], refused.json()["error"]) == (503, "5", "unavailable")
+    assert _send(client, keys, "GET", "/v1/feeds/WMP-1/receipt").json()["status"] == "applying"
     assert _send(client, keys, "POST", "/v1/feeds/WMP-1/commit").json()["accepted"] == 10
 
 

@@ -1,5 +1,6 @@
-"""The linking and the rules after a commit run in a child process, as the API served by ``aim hub serve`` runs them:
-the feed is linked once its commit returns, a child that dies is replaced, and the child exits with its parent."""
+"""A commit's applying of the batches, the linking and the rules run in a child process, as the API served by ``aim hub
+serve`` runs them: the feed is applied and linked once its commit returns, a child that dies is replaced, a commit
+that cannot be applied is refused to be sent again (and carries on when it is), and the child exits with its parent."""
 
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
+
 from aim.bootstrap import Hub, bootstrap
+from aim.ingest import commit
+from aim.ingest.errors import CommitUnavailableError
 from aim.ingest.service import FeedCommitted
 from aim.settings import Settings
+from aim.storage.tables import feeds as feeds_table
+from aim.storage.tables import records
 from tests import identity_factories as idf
 from tests.integration.test_identity import person_of
 
@@ -43,6 +51,50 @@ def test_a_commit_returns_with_its_feed_linked_by_a_child_process(database_url: 
         assert _child_of(hub, events[0]) == child, "one child serves every commit"
     finally:
         hub.close()
+
+
+def test_the_batches_are_applied_in_the_child_not_in_the_process_answering_requests(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_here(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a batch was applied in the process answering requests")
+
+    monkeypatch.setattr(commit, "apply_batches", not_here)  # in this process only: the spawned child imports its own
+    events: list[FeedCommitted] = []
+    hub = _hub(database_url, events)
+    try:
+        idf.Feeds(hub, tmp_path).ingest([idf.upsert("W1", idf.ALICE), idf.upsert("W2", idf.BOB)])
+        assert events[-1].receipt.inserted == 2
+        with hub.database.read() as conn:
+            assert conn.scalar(select(func.count()).select_from(records)) == 2
+    finally:
+        hub.close()
+
+
+def test_a_commit_that_cannot_be_applied_is_refused_and_carries_on_when_sent_again(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    events: list[FeedCommitted] = []
+    hub = _hub(sqlite_url, events)
+    feeds = idf.Feeds(hub, tmp_path)
+    try:
+        feeds.ingest([idf.upsert("W1", idf.ALICE)])
+        assert hub.after_commit is not None
+        hub.after_commit.close()  # as when the hub is stopping
+        with pytest.raises(CommitUnavailableError, match="send the commit again"):
+            feeds.ingest([idf.upsert("W2", idf.BOB)])
+    finally:
+        hub.close()
+    again = _hub(sqlite_url, events)
+    try:
+        with again.database.read() as conn:
+            assert conn.scalar(select(feeds_table.c.status).where(feeds_table.c.feed_id == "WMP-2")) == "applying"
+        partner = again.partners.get("WMP")
+        receipt = again.ingest.commit_feed(partner=partner, feed_id="WMP-2")
+        assert (receipt.status, receipt.inserted) == ("committed", 1)
+        assert person_of(again, "WMP", "W2") != person_of(again, "WMP", "W1")
+    finally:
+        again.close()
 
 
 def test_a_child_that_died_is_replaced_and_the_next_commit_links(sqlite_url: str, tmp_path: Path) -> None:
