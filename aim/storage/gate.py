@@ -7,10 +7,13 @@ wait for the whole job; and a thread asleep in the busy handler keeps every writ
 
 * Within one process every write transaction first takes a turn at a :class:`WriteGate`, in the order asked: a
   writer waits for the writers ahead of it, never for a job's later parts.
-* Across processes (several ``aim hub serve`` workers, the CLI) the gate's holder then takes a :class:`FileTurn`:
-  advisory locks (``flock``) on files beside the database, which the kernel hands on the moment they are released,
-  instead of SQLite's sleep-and-retry. Each process gives the turn back between its writers, and one that wants it
-  again queues behind the process already waiting.
+* Across processes (several ``aim hub serve`` workers, the after-commit child process, the CLI) the gate's holder
+  then takes a :class:`FileTurn`: advisory locks (``flock``) on files beside the database, which the kernel hands on
+  the moment they are released, instead of SQLite's sleep-and-retry. A process that gets the turn lets in the writers
+  of its own that were already waiting when it got it (a *round*), then gives the turn back; one that wants it again
+  queues behind the process already waiting. So a process answering searches, whose audit entries are short writes,
+  gets them all in between two parts of a job in another process, instead of one entry a part; and another process
+  waits for at most one round.
 
 Neither replaces SQLite's own lock, which still guarantees one writer at a time: the turns only decide who asks next,
 so a process that does not take them (an older CLI) is still served, after SQLite's busy timeout.
@@ -133,8 +136,9 @@ def _try_flock(fd: int) -> bool:
 class WriteGate:
     """A fair (FIFO), re-entrant lock: ``acquire`` hands the lock to waiters in the order they asked.
 
-    With ``across``, the outermost ``acquire`` also takes that :class:`FileTurn` (within the same timeout), and the
-    last ``release`` gives it back before the next waiter of this process is let in.
+    With ``across``, the outermost ``acquire`` also takes that :class:`FileTurn` (within the same timeout). The last
+    ``release`` hands it on with the lock to the next waiter if that one was already waiting when the turn was taken
+    (the round), and otherwise gives it back before the next waiter is let in.
     """
 
     def __init__(self, across: FileTurn | None = None) -> None:
@@ -143,6 +147,8 @@ class WriteGate:
         self._waiting: deque[tuple[int, threading.Event]] = deque()
         self._owner: int | None = None
         self._depth = 0
+        self._across_held = False  # the holder has the cross-process turn (taken, or handed on in a round)
+        self._round = 0  # waiters still to be let in on the turn held: those waiting when it was taken
 
     def acquire(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds for this thread's turn; False if it did not come."""
@@ -164,6 +170,7 @@ class WriteGate:
             handed = turn.is_set()  # handed over between the timeout and here
             if not handed:
                 self._waiting.remove((me, turn))
+                self._round = min(self._round, len(self._waiting))
         return handed and self._take_across(deadline)
 
     def try_acquire(self) -> bool:
@@ -180,18 +187,25 @@ class WriteGate:
         try:
             taken = self._across is None or self._across.try_acquire()
         finally:  # not taken (or the lock files failed): the next writer of this process must not wait for us
-            if not taken:
-                with self._mutex:
+            with self._mutex:
+                if not taken:
                     self._hand_over()
+                elif self._across is not None:
+                    self._across_held, self._round = True, 0
         return taken
 
     def _take_across(self, deadline: float) -> bool:
+        with self._mutex:
+            if self._across is None or self._across_held:  # no turns across processes, or handed on in a round
+                return True
         taken = False
         try:
-            taken = self._across is None or self._across.acquire(max(0.0, deadline - time.monotonic()))
+            taken = self._across.acquire(max(0.0, deadline - time.monotonic()))
         finally:  # not taken (or the lock file failed): the next writer of this process must not wait for us
-            if not taken:
-                with self._mutex:
+            with self._mutex:
+                if taken:
+                    self._across_held, self._round = True, len(self._waiting)
+                else:
                     self._hand_over()
         return taken
 
@@ -203,7 +217,11 @@ class WriteGate:
             self._depth -= 1
             if self._depth:
                 return
-            if self._across is not None:
+            if self._across_held and self._round and self._waiting:
+                self._round -= 1  # the next waiter was waiting when the turn was taken: it goes in on the same turn
+            elif self._across_held:
+                self._across_held, self._round = False, 0
+                assert self._across is not None
                 self._across.release()
             self._hand_over()
 
@@ -216,5 +234,7 @@ class WriteGate:
             self._owner, self._depth = None, 0
 
     def close(self) -> None:
+        with self._mutex:
+            self._across_held, self._round = False, 0  # closing drops the turn: a writer let in next takes it again
         if self._across is not None:
             self._across.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
 import sys
 import threading
@@ -338,6 +340,79 @@ def test_a_job_in_parts_in_another_process_lets_a_waiting_writer_in_after_its_cu
     assert other.answer() == "done"
     assert max(waits) <= 1, f"parts the job ran while this process waited for the turn: {waits}"
     assert len(log.read_text().split()) == 100
+
+
+def _writers(gate: WriteGate, names: list[str], done: list[str], timeout: float) -> list[threading.Thread]:
+    """One thread per name, each queued at the gate before the next starts; each notes whether it got the gate."""
+    threads = []
+    before = (gate._owner is not None) + len(gate._waiting)
+    for name in names:
+
+        def work(name: str = name) -> None:
+            got = gate.acquire(timeout)
+            done.append(name if got else f"{name} refused")
+            if got:
+                time.sleep(0.01)
+                gate.release()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        threads.append(thread)
+        # holding the gate (and asking for the other process's turn) or waiting for it
+        expected = before + len(threads)
+        _wait_until(lambda n=expected: (gate._owner is not None) + len(gate._waiting) == n)
+    return threads
+
+
+def test_a_process_given_the_turn_lets_in_all_its_writers_already_waiting_before_giving_it_back(
+    other_and_turn: tuple[_OtherProcess, FileTurn],
+) -> None:
+    # A search's audit entry waits for one part of a job in another process, not one part per entry ahead of it.
+    other, turn = other_and_turn
+    gate, done = WriteGate(turn), []
+    assert other.ask("take 1") == "took"
+    threads = _writers(gate, ["w0", "w1", "w2"], done, timeout=2)
+    other.send("give")
+    assert other.answer() == "gave"
+    other.send("take 5")  # queued behind this process, which the kernel has handed the turn
+    for thread in threads:
+        thread.join()
+    assert done == ["w0", "w1", "w2"], "every writer waiting when the turn came went in on it"
+    assert other.answer() == "took"
+    assert other.ask("give") == "gave"
+
+
+def test_a_writer_that_comes_after_the_turn_was_taken_waits_for_the_process_already_waiting(
+    other_and_turn: tuple[_OtherProcess, FileTurn],
+) -> None:
+    # A round is the writers waiting when the turn came: a process with writers arriving all the time does not keep
+    # the turn from another for ever.
+    other, turn = other_and_turn
+    gate, done = WriteGate(turn), []
+    assert gate.acquire(1)
+    other.send("take 5")
+    _wait_until(lambda: not _try_flock_free(turn))  # the other process holds the queue file, waiting for the turn
+    threads = _writers(gate, ["late"], done, timeout=5)
+    gate.release()
+    assert other.answer() == "took"
+    time.sleep(0.1)
+    assert done == [], "the late writer waits while the other process has the turn"
+    assert other.ask("give") == "gave"
+    threads[0].join()
+    assert done == ["late"]
+
+
+def _try_flock_free(turn: FileTurn) -> bool:
+    """Whether the queue file is free (no process waits for the turn)."""
+
+    probe = os.open(turn._paths[1], os.O_RDWR)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(probe)
+    return True
 
 
 def test_sqlite_databases_take_turns_across_processes_on_files_beside_them(tmp_path: Path) -> None:
