@@ -1,7 +1,11 @@
 """Evaluate the rules: after each ingest for the persons it touched, nightly for everyone, and on demand.
 
 Every run takes one write transaction and the rules lock (an advisory lock on PostgreSQL; SQLite's write lock), so
-two runs never interleave and a run can always be repeated: what it would raise again is already there.
+two runs never interleave and a run can always be repeated: what it would raise again is already there. The persons
+an ingest (or a split or merge) touched are re-evaluated ``REEVALUATE_PART`` persons a run: a person's alerts depend
+on that person's interactions and alerts alone, so the parts give what one run would, and on SQLite a search's audit
+entry waits for one part, not for the whole run (19,600 persons took 13.5 s in one transaction on a hub of 1.6
+million records).
 """
 
 from __future__ import annotations
@@ -52,6 +56,14 @@ class RunReport:
     reopened: int = 0
     suppressed: int = 0
 
+    def add(self, other: RunReport) -> None:
+        """Add another part's counts for the same rule."""
+        self.qualifying += other.qualifying
+        self.raised += other.raised
+        self.extended += other.extended
+        self.reopened += other.reopened
+        self.suppressed += other.suppressed
+
     def line(self) -> str:
         return (
             f"{self.rule_id} v{self.version} ({self.mode}): {self.qualifying} persons qualify with something new; "
@@ -70,6 +82,10 @@ class WouldRaise:
     keys: set[str] = field(default_factory=set)
     record_pks: set[int] = field(default_factory=set)
 
+
+REEVALUATE_PART = 100
+"""Persons re-evaluated in one run by :meth:`RulesService.reevaluate_persons`: about 0.07 s of write transaction on a
+hub of 1.6 million records."""
 
 _RAISE_CHUNK = 30_000
 """Persons per statement raising alerts: each statement reads the window once; under SQLite's 32,766 variables."""
@@ -168,10 +184,18 @@ class RulesService:
         """After a split (or corrected data): drop evidence no longer linked to the alert's person, annotate the
         alert or withdraw it when too few partners remain, then run the rules for these persons.
 
-        The identity code calls this with every person a split or merge touched (both sides)."""
+        The identity code calls this with every person a split or merge touched (both sides). Done
+        ``REEVALUATE_PART`` persons at a time, each part re-checked and run in transactions of its own; the reports
+        add up the parts'."""
         persons = sorted(set(person_pks))
-        self._recheck(persons)
-        return self.run(as_of=as_of, person_pks=persons)
+        as_of = as_of or self.today()  # one day for every part, even across midnight
+        totals: dict[str, RunReport] = {}
+        for part in store.chunks(persons, REEVALUATE_PART):
+            self._recheck(part)
+            for report in self.run(as_of=as_of, person_pks=part):
+                total = totals.setdefault(report.rule_id, RunReport(report.rule_id, report.version, report.mode))
+                total.add(report)
+        return list(totals.values())
 
     def backtest(self, rule: Rule, *, start: date, end: date) -> list[WouldRaise]:
         """What ``rule`` would have raised on each day from ``start`` to ``end``, writing nothing."""

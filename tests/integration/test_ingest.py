@@ -216,9 +216,12 @@ def test_more_rows_than_the_manifest_are_refused_at_once(hub: Hub, wmp: Partner,
         )
 
 
-def test_a_commit_interrupted_after_some_batches_resumes(hub: Hub, wmp: Partner, tmp_path: Path) -> None:
+def test_a_commit_interrupted_after_some_batches_resumes(
+    hub: Hub, wmp: Partner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from aim.storage import feeds as feeds_repo
 
+    monkeypatch.setattr(commit_module, "APPLY_ROWS", 100)  # each 40-row batch in one transaction
     f.feed(tmp_path / "a.feed", f.rows(100))
     _push(hub, wmp, tmp_path / "a.feed")
     with hub.database.write() as conn:

@@ -195,6 +195,42 @@ def test_a_split_link_withdraws_or_annotates(world: World) -> None:
     assert kinds == ["raised", "annotated", "withdrawn"]
 
 
+def test_persons_reevaluated_in_parts_get_what_one_run_would_give_them(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an ingest the persons it touched are re-evaluated a few at a time, each part in transactions of its own
+    (a search waits for one part, not the whole run): every person still gets their alert, and the reports add up."""
+    from aim.rules import service
+
+    monkeypatch.setattr(service, "REEVALUATE_PART", 2)
+    alerted, quiet = [], []
+    for i in range(5):
+        person = world.person()
+        for days_ago, partner in enumerate(PARTNER_SETS[i % 3]):
+            world.interaction(person, partner, days_ago=days_ago)
+        alerted.append(person)
+    for _ in range(2):
+        person = world.person()
+        world.interaction(person, "WMP", days_ago=40)  # outside the window
+        world.interaction(person, "FIRE", days_ago=1)
+        quiet.append(person)
+    write, transactions = world.hub.database.write, []
+
+    def counted() -> object:
+        transactions.append(1)
+        return write()
+
+    monkeypatch.setattr(world.hub.database, "write", counted)
+    reports = {r.rule_id: r for r in world.hub.rules.reevaluate_persons([*alerted, *quiet], as_of=TODAY)}
+    assert len(transactions) == 2 * 4, "four parts of at most two persons, each re-checked and run on its own"
+    three = reports["three-partners-30-days"]
+    assert (three.qualifying, three.raised) == (5, 5)
+    live = [a for a in _alerts(world.hub) if a["rule_id"] == "three-partners-30-days"]
+    assert sorted(int(a["person_pk"]) for a in live) == sorted(alerted)  # type: ignore[call-overload]
+    again = world.hub.rules.reevaluate_persons([*alerted, *quiet], as_of=TODAY)
+    assert all(r.raised == r.extended == 0 for r in again), "the parts raised everything one run would have"
+
+
 def test_retired_and_draft_rules_raise_nothing(world: World) -> None:
     person = world.person()
     for partner in ("WMP", "BCHC", "FIRE"):
