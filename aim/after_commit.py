@@ -7,8 +7,10 @@ again after every database call and every socket write. In a child process they 
 the commit's request thread waits for the child's answer with the GIL released, so the partner still gets its receipt
 once its feed is applied, linked and the rules have run, as before.
 
-The child is started on the first commit (spawned: the parent has threads, whose locks fork would copy), builds the
-hub from the parent's settings, and stays for the next commits. A step that fails in the child fails as it would in
+The child is started when the API starts (:meth:`AfterCommitProcess.start`), or else on the first commit (spawned:
+the parent has threads, whose locks fork would copy), builds the hub from the parent's settings, and stays for the
+next commits. Started with the API, its start-up (imports, the linkage model: about 2 s of CPU) is not paid by the
+first commit, nor by the searches answered meanwhile. A step that fails in the child fails as it would in
 the parent (the feed stands; the next run links it, see :func:`aim.bootstrap.bootstrap`). A child found dead is
 replaced and the step tried once more; if the new child dies too, the step fails with ``BrokenProcessPool`` (applying
 a feed fails with :class:`~aim.ingest.errors.CommitUnavailableError`: the partner sends the commit again, and it
@@ -59,6 +61,10 @@ class AfterCommitProcess:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
+
+    def start(self) -> None:
+        """Start the child now, without waiting for it to be ready (a first step waits for that)."""
+        self._running().submit(os.getpid)
 
     def apply(self, feed: FeedRow) -> int:
         """Apply the batches of a feed being committed (:meth:`aim.ingest.service.IngestService.apply_batches`);

@@ -37,7 +37,7 @@ from linkage.stored import batch_from_packed, pack_tokens
 CURSOR = "search"
 LOCK = "aim-search-index"
 _BATCH = 5_000
-CATCH_UP_PART = 200  # record changes filed in one transaction by catch_up: under a tenth of a second on 1.4M records
+CATCH_UP_PART = 50  # record changes filed in one transaction by catch_up: 0.02 to 0.03 s on 1.7M records (200: 0.06)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Routes and dependencies are synchronous: each request is worked on by one of these threads at a time.
         to_thread.current_default_thread_limiter().total_tokens = hub.settings.request_threads
+        if hub.after_commit is not None:
+            hub.after_commit.start()  # warm before the first commit
         yield
         hub.close()
 

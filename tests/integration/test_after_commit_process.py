@@ -4,6 +4,7 @@ that cannot be applied is refused to be sent again (and carries on when it is), 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import signal
@@ -22,7 +23,9 @@ from aim.ingest.service import FeedCommitted
 from aim.settings import Settings
 from aim.storage.tables import feeds as feeds_table
 from aim.storage.tables import records
+from api.hub.app import create_app
 from tests import identity_factories as idf
+from tests.asgi import TestClient
 from tests.integration.test_identity import person_of
 
 
@@ -110,6 +113,26 @@ def test_a_child_that_died_is_replaced_and_the_next_commit_links(sqlite_url: str
         assert _child_of(hub, events[-1]) not in (first, os.getpid())
     finally:
         hub.close()
+
+
+def _new_children(known: set[int], *, within: float) -> set[int]:
+    deadline = time.monotonic() + within
+    while True:
+        new = {child.pid for child in multiprocessing.active_children()} - known
+        if new or time.monotonic() > deadline:
+            return {pid for pid in new if pid is not None}
+        time.sleep(0.05)
+
+
+def test_the_api_starts_the_child_when_it_starts_not_at_the_first_commit(sqlite_url: str) -> None:
+    # Its start-up (imports, the model) would otherwise be paid by the first commit and the searches meanwhile.
+    known = {child.pid for child in multiprocessing.active_children()}
+    hub = _hub(sqlite_url, [])
+    assert not _new_children(known, within=0), "bootstrap alone starts no child"
+    with TestClient(create_app(hub=hub)):
+        started = _new_children(known, within=30)
+        assert len(started) == 1
+    assert all(_gone(pid) for pid in started), "the child stops with the API"
 
 
 PARENT = """
