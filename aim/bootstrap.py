@@ -25,6 +25,7 @@ from aim.audit.store import DatabaseAuditSink
 from aim.clock import Clock, SystemClock
 from aim.errors import ConfigError
 from aim.identity.service import IdentityService
+from aim.ingest.checking import BatchChecker
 from aim.ingest.inflight import InFlight
 from aim.ingest.service import FeedCommitted, IngestService
 from aim.partner.registry import PartnerRegistry
@@ -58,11 +59,19 @@ class Hub:
     audit_log: AuditLog
     identity: IdentityService
     search: SearchService
-    after_commit: AfterCommitProcess | None = None  # where linking and the rules run after a commit, if not here
+    after_commit: AfterCommitProcess | None = None  # where commits are applied, linked and ruled on, if not here
+    batch_checker: BatchChecker | None = None  # where arriving batches are checked, if not here
+
+    def start_children(self) -> None:
+        """Start the child processes now (the API does when it starts), rather than on first use."""
+        for child in (self.after_commit, self.batch_checker):
+            if child is not None:
+                child.start()
 
     def close(self) -> None:
-        if self.after_commit is not None:
-            self.after_commit.close()
+        for child in (self.after_commit, self.batch_checker):
+            if child is not None:
+                child.close()
         self.database.dispose()
 
 
@@ -84,8 +93,8 @@ def bootstrap(
     After each feed commit, identity resolution links what the feed changed (``link_after_commit``; tests of the
     resolver step by step turn it off), then ``on_committed`` is called, then the rules run. With
     ``after_commit_in_child`` (the API as ``aim hub serve`` runs it) a commit's applying of the batches, the linking
-    and the rules run in a child process (:mod:`aim.after_commit`), so they do not hold the GIL of the process answering
-    searches.
+    and the rules run in a child process (:mod:`aim.after_commit`), and arriving batches are checked in another
+    (:mod:`aim.ingest.checking`), so they do not hold the GIL of the process answering searches.
     ``policy`` defaults to the file at ``AIM_POLICY_PATH``; with none, every staff request is denied. ``decider``
     defaults to a :class:`~governance.PolicyEngine` over the policy; ``audit_sink`` to the database's audit log.
     """
@@ -111,6 +120,7 @@ def bootstrap(
     )
 
     child = AfterCommitProcess(settings) if after_commit_in_child else None
+    checker = BatchChecker() if after_commit_in_child else None
 
     def link_step(event: FeedCommitted) -> None:
         if child is not None:
@@ -191,6 +201,7 @@ def bootstrap(
             inflight=InFlight(),
             on_committed=committed,
             apply=child.apply if child is not None else None,
+            check=checker.check if checker is not None else None,
         ),
         rules=rules,
         alerts=AlertService(database=database, clock=clock, zone=settings.zone),
@@ -202,6 +213,7 @@ def bootstrap(
         identity=identity,
         search=search,
         after_commit=child,
+        batch_checker=checker,
     )
 
 

@@ -25,12 +25,13 @@ from sqlalchemy.engine import Connection
 from aim.clock import Clock, local_today
 from aim.errors import InputError, NotFoundError
 from aim.feed import JSONProblem, canonical_dumps, parse_manifest, strict_loads
-from aim.ingest import commit
+from aim.ingest import checking, commit
 from aim.ingest.batches import MAX_BATCH_SEQ
+from aim.ingest.checking import BatchCheck
 from aim.ingest.errors import FeedConflictError, InFlightError
 from aim.ingest.inflight import InFlight
 from aim.ingest.receipt import Receipt, build_receipt
-from aim.ingest.validation import Rejection, check_batch
+from aim.ingest.validation import Rejection
 from aim.partner.errors import NotPermittedError
 from aim.partner.model import Partner
 from aim.storage import feeds as repo
@@ -73,13 +74,17 @@ class IngestService:
         inflight: InFlight | None = None,
         on_committed: Callable[[FeedCommitted], None] | None = None,
         apply: Callable[[repo.FeedRow], object] | None = None,
+        check: Callable[[bytes, date], BatchCheck] | None = None,
     ) -> None:
+        """``apply`` and ``check`` may apply a feed being committed and check a batch's rows elsewhere (the API runs
+        them in child processes: :mod:`aim.after_commit`, :mod:`aim.ingest.checking`); by default, here."""
         self._db = database
         self._clock = clock
         self._zone = zone
         self.inflight = inflight or InFlight()
         self._on_committed = on_committed
         self._apply = apply or self.apply_batches
+        self._check = check or checking.check
 
     def today(self) -> date:
         return local_today(self._clock, self._zone)
@@ -131,7 +136,7 @@ class IngestService:
             raise InputError("a batch must carry at least one row")
         digest = hashlib.sha256(body).hexdigest()
         today = self.today()
-        checked = check_batch(body, today=today)
+        checked = self._check(body, today)
         key = f"batch:{partner.pk}:{feed_id}:{seq}"
         with self.inflight.hold(key, f"batch {seq}"), self._db.write() as conn:
             self._lock(conn, key, f"batch {seq}")
@@ -157,12 +162,12 @@ class IngestService:
                 size_bytes=len(body),
                 ends_with_newline=int(checked.ends_with_newline),
                 row_count=checked.row_count,
-                valid_rows=len(checked.rows),
+                valid_rows=checked.valid_rows,
                 received_on=today,
                 received_at=self._clock.now(),
             )
             repo.insert_rejections(conn, batch_pk, checked.rejections, stage="validate")
-        return BatchStored(True, seq, checked.row_count, len(checked.rows), tuple(checked.rejections))
+        return BatchStored(True, seq, checked.row_count, checked.valid_rows, checked.rejections)
 
     def commit_feed(self, *, partner: Partner, feed_id: str) -> Receipt:
         """Check the whole feed, then apply its batches in order; a repeated commit returns the same receipt."""

@@ -27,8 +27,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Routes and dependencies are synchronous: each request is worked on by one of these threads at a time.
         to_thread.current_default_thread_limiter().total_tokens = hub.settings.request_threads
-        if hub.after_commit is not None:
-            hub.after_commit.start()  # warm before the first commit
+        hub.start_children()  # warm before the first batch and commit
         yield
         hub.close()
 
@@ -60,6 +59,7 @@ def _openapi_with_hub_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def app_from_env() -> FastAPI:
-    """For ``uvicorn --factory api.hub.app:app_from_env``: settings from ``AIM_*``, schema migrated first, the
-    linking and rules after each commit in a child process (:mod:`aim.after_commit`)."""
+    """For ``uvicorn --factory api.hub.app:app_from_env``: settings from ``AIM_*``, schema migrated first, each commit
+    applied, linked and ruled on in a child process (:mod:`aim.after_commit`), and arriving batches checked in another
+    (:mod:`aim.ingest.checking`)."""
     return create_app(hub=bootstrap(Settings.from_env(), migrate_schema=True, after_commit_in_child=True))

@@ -1,6 +1,7 @@
 """Random I/O errors under a SQLite hub while a partner pushes: every batch the hub acknowledged is kept exactly
-once, no batch is ever partly stored or partly applied, and after a restart without faults the feeds finish with
-every row once. Storage failures are answered 503 with Retry-After, never 500.
+once, no batch is ever partly stored, a batch is applied exactly as far as its recorded progress says (a commit
+applies a batch a few rows a transaction, keeping how far it got), and after a restart without faults the feeds
+finish with every row once. Storage failures are answered 503 with Retry-After, never 500.
 
 The hub's API server (uvicorn, as `aim hub serve` runs it) runs under libfiu's `fiu-run -x` (Debian's fiu-utils and
 libfiu0). Once it answers, the test makes a share of SQLite's calls to the disk fail at random (``fiu-ctrl``): its
@@ -41,7 +42,7 @@ from aim.agent.push import HubClient, PushError, RetryPolicy, push_feed
 from aim.bootstrap import bootstrap
 from aim.ingest.batches import count_rows, split_feed, split_rows
 from aim.settings import Settings
-from aim.storage.tables import feed_batches, record_changes, records
+from aim.storage.tables import batch_progress, feed_batches, record_changes, records
 from aim.storage.tables import feeds as feeds_table
 from tests import factories as f
 from tests.faults.conftest import Hubs
@@ -131,13 +132,29 @@ class Hub:
         return False
 
     def faults(self, points: tuple[str, ...], probability: float) -> None:
-        """Fail each call at ``points`` with ``probability`` (with an errno the call may return, at random)."""
+        """Fail each call at ``points`` with ``probability`` (with an errno the call may return, at random), in the
+        hub's process and in its two workers: the after-commit child (which applies each commit) and the batch
+        checker (:mod:`aim.child`; both started with the API)."""
         assert self.process is not None
+        pids = [self.process.pid, *self._workers()]
         for point in points:
             command = f"enable_random name={point},probability={probability}"
-            subprocess.run(
-                ["fiu-ctrl", "-f", str(self.folder / "fiu"), "-c", command, str(self.process.pid)], check=True
-            )
+            subprocess.run(["fiu-ctrl", "-f", str(self.folder / "fiu"), "-c", command, *map(str, pids)], check=True)
+
+    def _workers(self) -> list[int]:
+        assert self.process is not None
+        deadline = time.monotonic() + 30
+        while True:
+            workers = []
+            for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+                for pid in (task / "children").read_text().split():
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                    if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                        workers.append(int(pid))
+            if len(workers) == 2:
+                return workers
+            assert time.monotonic() < deadline, f"the hub has {len(workers)} worker processes, not 2"
+            time.sleep(0.1)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -204,21 +221,23 @@ def _push(hub: Hub, keys: f.PartnerKeys, feeds: list[Feed], load: Load, *, deadl
     return receipts, gave_up
 
 
-def _check_no_partial_batch(database_url: str, feeds: list[Feed], seen: Seen) -> tuple[int, int]:
-    """Every acknowledged batch is stored, once and whole; every stored batch is whole; every batch is applied wholly
-    or not at all, and every acknowledged commit is complete. Returns (batches stored, batches applied)."""
+def _check_no_partial_batch(database_url: str, feeds: list[Feed], seen: Seen) -> tuple[int, int, int]:
+    """Every acknowledged batch is stored, once and whole; every stored batch is whole; every batch is applied wholly,
+    or as far as its recorded progress says and no further, and every acknowledged commit is complete. Returns
+    (batches stored, batches applied, batches applied part-way)."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
             held = set(conn.execute(select(records.c.record_id)).scalars())
             query = select(feeds_table.c.feed_id, feeds_table.c.status, feed_batches).join(feed_batches)
             by_batch = {(r.feed_id, r.seq): r for r in conn.execute(query)}
+            progress = dict(conn.execute(select(batch_progress.c.batch_pk, batch_progress.c.applied_rows)).all())
             committed = set(
                 conn.execute(select(feeds_table.c.feed_id).where(feeds_table.c.status == "committed")).scalars()
             )
     finally:
         engine.dispose()
-    stored = applied = 0
+    stored = applied = partly = 0
     for feed in feeds:
         for seq, (body, ids) in enumerate(zip(feed.batches, feed.record_ids, strict=True), start=1):
             key = (feed.feed_id, seq)
@@ -234,13 +253,18 @@ def _check_no_partial_batch(database_url: str, feeds: list[Feed], seen: Seen) ->
             if row.body is not None:
                 assert hashlib.sha256(row.body).hexdigest() == row.body_sha256, f"{key}: its bytes partly stored"
             if row.applied_at is None:
-                assert present == 0, f"{key}: {present} of {len(ids)} rows applied, the batch not marked applied"
+                so_far = progress.get(row.pk, 0)
+                partly += so_far > 0
+                applied_ids = {record_id for record_id in ids if record_id in held}
+                assert applied_ids == set(ids[:so_far]), (
+                    f"{key}: {present} of {len(ids)} rows applied, its progress says the first {so_far}"
+                )
             else:
                 applied += 1
                 assert present == len(ids), f"{key}: marked applied with {present} of {len(ids)} rows"
         if feed.feed_id in seen.committed:
             assert feed.feed_id in committed, f"{feed.feed_id}: its commit was acknowledged, then lost"
-    return stored, applied
+    return stored, applied, partly
 
 
 def _counts(database_url: str) -> dict[str, int]:
@@ -269,7 +293,7 @@ def _faults_then_restart(hubs: Hubs, tmp_path: Path, load: Load) -> None:
         under_faults = time.monotonic() - started
     finally:
         hub.kill()
-    stored, applied = _check_no_partial_batch(url, feeds, seen)
+    stored, applied, partly = _check_no_partial_batch(url, feeds, seen)
     hub.start(fiu=False)
     try:
         receipts, failed = _push(hub, keys, feeds, load, deadline_s=120, seen=None)
@@ -284,8 +308,9 @@ def _faults_then_restart(hubs: Hubs, tmp_path: Path, load: Load) -> None:
         f"{answered} answers in {under_faults:.0f}s under faults: {len(seen.acknowledged)} of {batches} batches and "
         f"{len(seen.committed)} of {len(feeds)} commits acknowledged, {seen.statuses[503]} answered 503 "
         f"(500: {seen.statuses[500]}), {gave_up} pushes gave up; after the kill {stored} batches stored and "
-        f"{applied} applied, none partly; after a restart without faults: {counts['records']:,} of {rows:,} rows, "
-        f"lost {rows - counts['records']}, duplicated {counts['record_changes'] - rows}"
+        f"{applied} applied, {partly} part-way (each as far as its progress says); after a restart without faults: "
+        f"{counts['records']:,} of {rows:,} rows, lost {rows - counts['records']}, "
+        f"duplicated {counts['record_changes'] - rows}"
     )
     assert seen.statuses[503] > 0, "the faults reached the database"
     assert seen.acknowledged, "some batches got through the faults"

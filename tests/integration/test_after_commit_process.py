@@ -1,6 +1,7 @@
-"""A commit's applying of the batches, the linking and the rules run in a child process, as the API served by ``aim hub
-serve`` runs them: the feed is applied and linked once its commit returns, a child that dies is replaced, a commit
-that cannot be applied is refused to be sent again (and carries on when it is), and the child exits with its parent."""
+"""A commit's applying of the batches, the linking and the rules run in a child process, and arriving batches are
+checked in another, as the API served by ``aim hub serve`` runs them: the feed is applied and linked once its commit
+returns, a child that dies is replaced, a commit that cannot be applied is refused to be sent again (and carries on
+when it is), the children start with the API, and a child exits with its parent."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from aim.bootstrap import Hub, bootstrap
-from aim.ingest import commit
+from aim.ingest import checking, commit
 from aim.ingest.errors import CommitUnavailableError
 from aim.ingest.service import FeedCommitted
 from aim.settings import Settings
@@ -124,15 +125,39 @@ def _new_children(known: set[int], *, within: float) -> set[int]:
         time.sleep(0.05)
 
 
-def test_the_api_starts_the_child_when_it_starts_not_at_the_first_commit(sqlite_url: str) -> None:
-    # Its start-up (imports, the model) would otherwise be paid by the first commit and the searches meanwhile.
+def test_the_api_starts_its_children_when_it_starts_not_at_the_first_batch_or_commit(sqlite_url: str) -> None:
+    # Their start-up (imports, the model) would otherwise be paid by the first batch or commit and the searches
+    # answered meanwhile.
     known = {child.pid for child in multiprocessing.active_children()}
     hub = _hub(sqlite_url, [])
     assert not _new_children(known, within=0), "bootstrap alone starts no child"
     with TestClient(create_app(hub=hub)):
-        started = _new_children(known, within=30)
-        assert len(started) == 1
-    assert all(_gone(pid) for pid in started), "the child stops with the API"
+        deadline = time.monotonic() + 30
+        while len(started := _new_children(known, within=0)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(started) == 2, "the after-commit child and the batch checker"
+    assert all(_gone(pid) for pid in started), "the children stop with the API"
+
+
+def test_batches_are_checked_in_a_child_and_here_when_it_cannot(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_here(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a batch was checked in the process answering requests")
+
+    monkeypatch.setattr(checking, "check_batch", not_here)  # in this process only: the spawned child imports its own
+    hub = _hub(sqlite_url, [])
+    try:
+        feeds = idf.Feeds(hub, tmp_path)
+        feeds.ingest([idf.upsert("W1", idf.ALICE), idf.upsert("W2", idf.BOB)])
+        assert person_of(hub, "WMP", "W1") != person_of(hub, "WMP", "W2")
+        assert hub.batch_checker is not None
+        hub.batch_checker.close()  # as when the hub is stopping: the batch is checked here
+        monkeypatch.undo()
+        feeds.ingest([idf.upsert("W3", idf.ALICE_TYPO)])
+        assert person_of(hub, "WMP", "W3") == person_of(hub, "WMP", "W1")
+    finally:
+        hub.close()
 
 
 PARENT = """
