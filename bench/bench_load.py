@@ -279,6 +279,21 @@ def start_hub(url: str, audit_key: Path, workers: int) -> tuple[subprocess.Popen
         time.sleep(0.2)
 
 
+def settle(pid: int, *, idle_share: float = 0.05, limit_s: float = 60.0) -> float:
+    """Wait until the hub's processes use under ``idle_share`` of a core over a second: the API answers before the
+    child processes it starts (the batch checker and the after-commit process: imports, the linkage model) are ready,
+    and their start-up must not fall in the quiet window. Returns the seconds waited."""
+    began = time.monotonic()
+    before = _cpu_of(pid)
+    while time.monotonic() - began < limit_s:
+        time.sleep(1.0)
+        now = _cpu_of(pid)
+        if now - before < idle_share:
+            break
+        before = now
+    return time.monotonic() - began
+
+
 def warm_up(base: str, creds: Credentials, bodies: list[dict[str, object]], workers: int) -> None:
     """A few searches and alert lists first (not counted), so the hub's caches and connections are warm: from four
     clients per worker at once, each on a connection of its own, so every worker process gets some of them."""
@@ -460,6 +475,7 @@ def _run(options: Options, work: Path) -> dict[str, Any]:
     mark = time.perf_counter()
     server, base = start_hub(url, creds.audit_key, options.workers)
     print(f"hub answering at {base} after {time.perf_counter() - mark:.1f} s", flush=True)
+    print(f"hub's processes idle after {settle(server.pid):.0f} s more", flush=True)
     sampler = CpuSampler(server.pid)
     sampler.start()
     load = LoadClient(base, creds, bodies, run_id, options, work)
