@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -20,6 +22,8 @@ from aim.storage import feeds as feed_store
 from api.hub.app import create_app
 from tests import factories as f
 from tests.asgi import TestClient
+
+_T = TypeVar("_T")
 
 JSON, NDJSON = "application/json", "application/x-ndjson"
 
@@ -52,21 +56,26 @@ def test_the_protocol_step_by_step(hub: Hub, client: TestClient, tmp_path: Path)
     assert (committed.json()["accepted"], committed.json()["rejected"]) == (30, 0)
 
 
+def _failing_once(call: Callable[..., _T], error: Exception) -> Callable[..., _T]:
+    """``call``, but raising ``error`` the first time."""
+    failures = [error]
+
+    def wrapper(*args: object, **kwargs: object) -> _T:
+        if failures:
+            raise failures.pop()
+        return call(*args, **kwargs)
+
+    return wrapper
+
+
 def test_a_storage_failure_is_503_with_retry_after_and_the_batch_is_kept_on_retry(
     hub: Hub, client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = f.register(hub)
     f.feed(tmp_path / "a.feed", f.rows(10))
     feed = split_feed((tmp_path / "a.feed").read_bytes())
-    store_batch = feed_store.insert_batch
-    failures = [OperationalError("INSERT INTO feed_batches ...", {}, OSError("disk I/O error"))]
-
-    def failing_once(*args: object, **kwargs: object) -> int:
-        if failures:
-            raise failures.pop()
-        return store_batch(*args, **kwargs)
-
-    monkeypatch.setattr(feed_store, "insert_batch", failing_once)
+    failure = OperationalError("INSERT INTO feed_batches ...", {}, OSError("disk I/O error"))
+    monkeypatch.setattr(feed_store, "insert_batch", _failing_once(feed_store.insert_batch, failure))
     assert _send(client, keys, "POST", "/v1/feeds", feed.manifest_line, JSON).status_code == 201
     failed = _send(client, keys, "PUT", "/v1/feeds/WMP-1/batches/1", feed.body, NDJSON)
     assert (failed.status_code, failed.headers["Retry-After"], failed.json()["error"]) == (503, "5", "unavailable")
@@ -81,14 +90,8 @@ def test_a_commit_that_cannot_be_applied_just_now_is_503_and_carries_on_when_sen
     keys = f.register(hub)
     f.feed(tmp_path / "a.feed", f.rows(10))
     feed = split_feed((tmp_path / "a.feed").read_bytes())
-    apply, refusals = commit.apply_batches, [CommitUnavailableError("the hub could not apply the feed just now")]
-
-    def refused_once(*args: object, **kwargs: object) -> None:
-        if refusals:
-            raise refusals.pop()
-        apply(*args, **kwargs)
-
-    monkeypatch.setattr(commit, "apply_batches", refused_once)
+    refusal = CommitUnavailableError("the hub could not apply the feed just now")
+    monkeypatch.setattr(commit, "apply_batches", _failing_once(commit.apply_batches, refusal))
     assert _send(client, keys, "POST", "/v1/feeds", feed.manifest_line, JSON).status_code == 201
     assert _send(client, keys, "PUT", "/v1/feeds/WMP-1/batches/1", feed.body, NDJSON).status_code == 201
     refused = _send(client, keys, "POST", "/v1/feeds/WMP-1/commit")
@@ -102,14 +105,8 @@ def test_the_agent_waits_as_long_as_the_hub_asks_before_sending_again(
 ) -> None:
     keys = f.register(hub)
     f.feed(tmp_path / "a.feed", f.rows(10))
-    store_batch, failures = feed_store.insert_batch, [OperationalError("INSERT ...", {}, OSError("disk I/O error"))]
-
-    def failing_once(*args: object, **kwargs: object) -> int:
-        if failures:
-            raise failures.pop()
-        return store_batch(*args, **kwargs)
-
-    monkeypatch.setattr(feed_store, "insert_batch", failing_once)
+    failure = OperationalError("INSERT ...", {}, OSError("disk I/O error"))
+    monkeypatch.setattr(feed_store, "insert_batch", _failing_once(feed_store.insert_batch, failure))
     slept: list[float] = []
     said: list[str] = []
     agent = _hub_client(client, keys)

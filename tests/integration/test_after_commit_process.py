@@ -37,6 +37,15 @@ def _hub(url: str, events: list[FeedCommitted]) -> Hub:
     )
 
 
+def _not_here(monkeypatch: pytest.MonkeyPatch, module: object, name: str, what: str) -> None:
+    """Make ``module.name`` fail if called in this process (a spawned child imports its own)."""
+
+    def not_here(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError(f"{what} in the process answering requests")
+
+    monkeypatch.setattr(module, name, not_here)
+
+
 def _child_of(hub: Hub, event: FeedCommitted) -> int:
     """The child's process id, as the child answers it (the rules of a feed, run again: they change nothing)."""
     assert hub.after_commit is not None
@@ -61,10 +70,7 @@ def test_a_commit_returns_with_its_feed_linked_by_a_child_process(database_url: 
 def test_the_batches_are_applied_in_the_child_not_in_the_process_answering_requests(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def not_here(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("a batch was applied in the process answering requests")
-
-    monkeypatch.setattr(commit, "apply_batches", not_here)  # in this process only: the spawned child imports its own
+    _not_here(monkeypatch, commit, "apply_batches", "a batch was applied")
     events: list[FeedCommitted] = []
     hub = _hub(database_url, events)
     try:
@@ -148,10 +154,7 @@ def test_the_api_starts_its_children_when_it_starts_not_at_the_first_batch_or_co
 def test_batches_are_checked_in_a_child_and_here_when_it_cannot(
     sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def not_here(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("a batch was checked in the process answering requests")
-
-    monkeypatch.setattr(checking, "check_batch", not_here)  # in this process only: the spawned child imports its own
+    _not_here(monkeypatch, checking, "check_batch", "a batch was checked")
     hub = _hub(sqlite_url, [])
     try:
         feeds = idf.Feeds(hub, tmp_path)
