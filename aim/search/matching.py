@@ -111,18 +111,13 @@ def _statements(postgres: bool) -> _Statements:
 class TermCounts:
     """How common the query's tokens are among the hub's records, for term-frequency adjustment.
 
-    A token's count is one lookup on the ``(field, token)`` index; the number of records holding each field (the
-    totals) is counted once. The token counts are taken again after every change to the records (:meth:`changed`):
-    the common names, whose counts cost the most to take, are the ones searched again. At most ``KEPT_COUNTS`` are
-    kept.
+    A token's count is one lookup on the ``(field, token)`` index; the number of records holding each field is
+    counted once. Both are kept until the records change (``invalidate``): the common names, whose counts cost the
+    most to take, are the ones searched again. At most ``KEPT_COUNTS`` token counts are kept.
 
-    The totals are a scan of every record's tokens: a second or more on a hub of a million records, longer while a
-    nightly feed is written. They are counted again only once the records have changed by more than
-    ``TOTALS_DRIFT`` of the smallest total since they were counted, as a frequency off by that fraction moves a
-    match weight by a hundredth of a bit. During a nightly feed the linking moves the records every second or so,
-    and every worker counting the totals after each move kept a core busy on a 2-core hub of 1.8 million records.
-    When they are counted again, one request counts them and the others go on with the totals from before; only the
-    very first count, with no totals yet, is waited for.
+    After the records change, one request counts the totals again (a second or more on a hub of a million records,
+    longer while a nightly feed is written) and the others go on with the totals from before the change, which a
+    night's feed moves by a few per cent; only the very first count, with no totals yet, is waited for.
     """
 
     def __init__(self) -> None:
@@ -130,25 +125,11 @@ class TermCounts:
         self._previous: dict[str, int] | None = None  # the totals before the records last changed
         self._counts: dict[tuple[str, bytes], int] = {}
         self._counting = threading.Lock()  # held by the request counting the totals
-        self._drift = 0  # record changes since the totals were last marked to be counted again
 
     def invalidate(self) -> None:
-        """Count everything again: the token counts and the totals."""
         self._previous = self._totals or self._previous
         self._totals = None
         self._counts = {}
-        self._drift = 0
-
-    def changed(self, records: int) -> None:
-        """``records`` more records have changed: take the token counts again, and the totals if they may now be
-        off by more than ``TOTALS_DRIFT``."""
-        self._drift += records
-        totals = self._totals or self._previous
-        smallest = min((n for n in totals.values() if n > 0), default=0) if totals else 0
-        if self._drift > TOTALS_DRIFT * smallest:
-            self.invalidate()
-        else:
-            self._counts = {}
 
     def frequencies(self, conn: Connection, model: LinkageModel, enc: EncodedQuery) -> dict[str, TermFrequencies]:
         fields = sorted(tf_fields(model))
@@ -205,7 +186,6 @@ class TermCounts:
 
 
 KEPT_COUNTS = 100_000
-TOTALS_DRIFT = 0.01
 _TOKEN_COUNT = select(func.count()).where(
     record_tokens.c.field == bindparam("field"), record_tokens.c.token == bindparam("token")
 )

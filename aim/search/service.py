@@ -84,21 +84,9 @@ class SearchService:
         is left as it is, so a search never queues behind a feed's commit (see :meth:`SearchIndex.refresh`).
         """
         filed = self.index.refresh(wait=wait, through=through)
-        self._records_changed()
-        return filed
-
-    def _records_changed(self) -> None:
-        """Tell the term counts how far the records moved since the last search (filed here or by identity
-        resolution): by the number of changes between the two, or entirely when the read model went back (a
-        rebuild, a purge of the newest changes) or was not seen before."""
-        seen, counted = self.index.current_to, self._counted_to
-        if seen == counted:
-            return
-        if counted < 0 or seen < counted:
+        if filed:
             self._counts.invalidate()
-        else:
-            self._counts.changed(seen - counted)
-        self._counted_to = seen
+        return filed
 
     def search_persons(self, *, query: EncodedQuery, access: Access, limit: int = 10) -> SearchResult:
         """Persons matching an encoded query, best first, each with a band and an activity summary.
@@ -112,7 +100,9 @@ class SearchService:
                 self.refresh()  # the first build (or a rebuild for new rules): nothing to search without it
             elif self.index.unfiled_links:
                 self.refresh(wait=False, through=self.index.linked_to)
-        self._records_changed()
+        if self._counted_to != self.index.current_to:  # records changed, filed here or by identity resolution
+            self._counts.invalidate()
+            self._counted_to = self.index.current_to
         limit = max(1, min(limit, MAX_RESULTS))
         with self._db.read() as conn:
             found = matching.find_matches(

@@ -22,13 +22,13 @@ from aim.bootstrap import Hub
 from aim.cli import main
 from aim.feed import Row
 from aim.identity import store
-from aim.search import EncodedQuery, encode_query, matching
+from aim.search import EncodedQuery, encode_query
 from aim.search.matching import TermCounts
 from aim.storage import migrate
 from aim.storage.identity_tables import identity_cursor
 from aim.storage.schema import metadata
 from aim.storage.search_tables import search_cursor, search_keys, search_tokens
-from aim.storage.tables import record_changes, record_tokens, records
+from aim.storage.tables import record_changes, records
 from api.hub.app import create_app
 from linkage.encoder import RawIdentity
 from linkage.stored import unpack_tokens
@@ -332,38 +332,3 @@ def test_a_search_files_only_linked_changes_and_never_queues_behind_a_writer_to_
         assert hub.search.index.behind(), f"change {newer} is left for its linking"
     finally:
         hub.close()
-
-
-def test_the_totals_are_counted_again_only_once_the_records_may_have_moved_them_by_more_than_the_drift(
-    staff_hub: Hub, tmp_path: Path, monkeypatch: Any
-) -> None:
-    # During a nightly feed the linking moves the records every second or so; every worker counting the totals
-    # again after each move kept a core busy on a hub of 1.8 million records.
-    hub, counts, model, query = _counting(staff_hub, tmp_path)
-    monkeypatch.setattr(matching, "TOTALS_DRIFT", 0.5)
-    field = "tk_first"
-    token = matching._token_bytes(str(query.enc[field]))
-
-    def frequency() -> tuple[int, int]:
-        """How many tokens of the field are the query's, and how many there are, as the search counts them."""
-        with hub.database.read() as conn:
-            tf = counts.frequencies(conn, model, query)[field]
-        return round(float(tf.shares[0]) / tf.floor), round(1 / tf.floor)
-
-    def add_namesake() -> None:
-        """One more token of the query's first name, on a record without it (as a feed of a namesake would)."""
-        with hub.database.write() as conn:
-            holders = select(record_tokens.c.record_pk).where(
-                record_tokens.c.field == field, record_tokens.c.token == token
-            )
-            pk = conn.execute(select(func.min(records.c.pk)).where(records.c.pk.not_in(holders))).scalar_one()
-            conn.execute(insert(record_tokens).values(record_pk=pk, field=field, token=token))
-
-    holding, total = frequency()
-    assert total >= 4, "enough records for a change within the drift"
-    add_namesake()
-    counts.changed(total // 2)  # at the bound: the totals stand, the token counts are taken again
-    assert frequency() == (holding + 1, total)
-    add_namesake()
-    counts.changed(1)  # past the bound, counting every change since the totals were counted
-    assert frequency() == (holding + 2, total + 2)
