@@ -1,32 +1,31 @@
 """The CPU a hub under test uses: its uvicorn process and every process it started (workers, their child processes),
-read from /proc, sampled over a run, and waited on until the hub is idle."""
+read with psutil, sampled over a run, and waited on until the hub is idle."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
+import psutil
 
 
 def cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) used so far by process ``pid`` and the processes it started (uvicorn's workers and
-    their child processes)."""
-    stats: dict[int, list[str]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    their child processes); 0 once it has ended."""
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in tree:
         try:
-            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, ValueError):
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
             continue  # ended meanwhile
-    tree, grew = {pid}, True
-    while grew:
-        more = {p for p, fields in stats.items() if int(fields[1]) in tree} - tree
-        tree |= more
-        grew = bool(more)
-    ticks = sum(int(stats[p][11]) + int(stats[p][12]) for p in tree if p in stats)
-    return ticks / os.sysconf("SC_CLK_TCK")
+        total += times.user + times.system
+    return total
 
 
 class CpuSampler(threading.Thread):
